@@ -1,0 +1,291 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * vfsd over its real vhost-user socket, driven by the test front-end: the
+ * QEMU handshake, FUSE file lifecycle checked on the host, many requests in
+ * flight, FORGET on hiprio, guest reboot, reconnection.
+ *
+ * Difference to QEMU's C virtiofsd, on purpose: virtiofsd serves one
+ * connection and exits when the front-end disconnects; vfsd keeps listening
+ * and serves the next connection (QEMU reconnect, VM restart).  The
+ * reconnection tests below therefore run on vfsd only.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <criterion/criterion.h>
+
+#include "fe_test.h"
+
+static void setup(void)
+{
+	fe_test_start(FE_BACKEND_VFSD, NULL);
+}
+
+TestSuite(vfsd, .init = setup, .fini = fe_test_fini, .timeout = 60);
+
+static void touch(const char *name, const char *content)
+{
+	char path[512];
+	int fd;
+
+	fe_path(path, sizeof(path), fe_t.be.shared, name);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, content, strlen(content)),
+		     (ssize_t)strlen(content));
+	close(fd);
+}
+
+/* Poll (bounded) until the daemon's fd count is back to `want` or less:
+ * it releases a connection's fds asynchronously after EOF. */
+static int wait_fds_at_most(int want)
+{
+	int64_t i;
+	int n = fe_count_fds(fe_t.be.pid);
+
+	for (i = 0; i < 500 && n > want; i++) {
+		usleep(10000);
+		n = fe_count_fds(fe_t.be.pid);
+	}
+	return n;
+}
+
+Test(vfsd, handshake_negotiates_what_qemu_needs)
+{
+	struct fe_dev *d;
+
+	fe_t.dev = d = fe_test_open(NULL);
+	cr_assert(fe_dev_features_offered(d) &
+		  (1ull << FE_VU_F_PROTOCOL_FEATURES));
+	cr_assert(fe_dev_protocol_offered(d) &
+		  (1ull << FE_VU_PROTO_REPLY_ACK),
+		  "REPLY_ACK not offered");
+	cr_assert(fe_dev_protocol_offered(d) & (1ull << FE_VU_PROTO_MQ),
+		  "MQ not offered");
+	cr_assert_geq(fe_dev_queue_num_offered(d), 2u);
+	cr_assert_eq(fe_dev_stop(d), 0);
+	cr_assert(fe_backend_alive(&fe_t.be));
+}
+
+Test(vfsd, lifecycle)
+{
+	fe_t.dev = fe_test_open_init(NULL);
+	fe_scenario_lifecycle(fe_t.dev, fe_t.be.shared);
+}
+
+Test(vfsd, lifecycle_kernel_like_chains)
+{
+	struct fe_opts o = { .mem_regions = 2, .event_idx = true,
+			     .indirect = true, .seg_max = 4096 };
+
+	fe_t.dev = fe_test_open_init(&o);
+	fe_scenario_lifecycle(fe_t.dev, fe_t.be.shared);
+}
+
+Test(vfsd, lifecycle_without_reply_ack)
+{
+	struct fe_opts o = { .no_reply_ack = true };
+
+	fe_t.dev = fe_test_open_init(&o);
+	fe_scenario_lifecycle(fe_t.dev, fe_t.be.shared);
+}
+
+Test(vfsd, depth_32)
+{
+	fe_t.dev = fe_test_open_init(NULL);
+	fe_scenario_depth(fe_t.dev, fe_t.be.shared, 32);
+}
+
+Test(vfsd, depth_32_event_idx_busy_poll)
+{
+	struct fe_opts o = { .event_idx = true, .busy_poll = true };
+
+	fe_t.dev = fe_test_open_init(&o);
+	fe_scenario_depth(fe_t.dev, fe_t.be.shared, 32);
+}
+
+Test(vfsd, depth_32_indirect_two_regions)
+{
+	struct fe_opts o = { .mem_regions = 2, .indirect = true };
+
+	fe_t.dev = fe_test_open_init(&o);
+	fe_scenario_depth(fe_t.dev, fe_t.be.shared, 32);
+}
+
+Test(vfsd, forget_on_hiprio)
+{
+	fe_t.dev = fe_test_open_init(NULL);
+	fe_scenario_forget(fe_t.dev, fe_t.be.shared);
+}
+
+Test(vfsd, every_request_queue_serves)
+{
+	struct fe_opts o = { .num_queues = 3 };
+	struct fuse_attr_out ao;
+	struct fe_dev *d;
+	unsigned int q;
+
+	fe_t.dev = d = fe_test_open(NULL);
+	if (fe_dev_queue_num_offered(d) < 3)
+		cr_skip_test("vfsd offers %u queues", fe_dev_queue_num_offered(d));
+	fe_dev_close(d);
+	fe_t.dev = d = fe_test_open(&o);
+	cr_assert_eq(fe_fuse_init(d, 0, FE_INIT_FLAGS_DEFAULT, NULL), 0);
+	for (q = 1; q < 3; q++) {
+		fe_fuse_set_queue(d, q);
+		cr_assert_eq(fe_getattr(d, FUSE_ROOT_ID, &ao), 0,
+			     "GETATTR on queue %u", q);
+	}
+	fe_scenario_depth(d, fe_t.be.shared, 32);   /* on the last queue */
+}
+
+Test(vfsd, second_init_on_the_same_rings)
+{
+	struct fuse_entry_out e;
+	struct fuse_init_out io;
+	struct fe_dev *d;
+
+	fe_t.dev = d = fe_test_open_init(NULL);
+	touch("before", "1");
+	cr_assert_eq(fe_lookup(d, FUSE_ROOT_ID, "before", &e), 0);
+	cr_assert_eq(fe_fuse_init(d, 0, FE_INIT_FLAGS_DEFAULT, &io), 0,
+		     "second FUSE_INIT rejected");
+	cr_assert_eq(io.major, FUSE_KERNEL_VERSION);
+	cr_assert_eq(fe_lookup(d, FUSE_ROOT_ID, "before", &e), 0);
+	cr_assert_eq(e.attr.size, 1u);
+}
+
+Test(vfsd, guest_reboot_restarts_rings_and_inits_again)
+{
+	struct fuse_entry_out e;
+	struct fe_dev *d;
+	int r;
+
+	fe_t.dev = d = fe_test_open_init(NULL);
+	touch("persist", "abc");
+	cr_assert_eq(fe_lookup(d, FUSE_ROOT_ID, "persist", &e), 0);
+	r = fe_dev_restart(d);
+	cr_assert_eq(r, 0, "ring restart: %s", strerror(-r));
+	/* Before INIT a fresh guest can do nothing else; then all works. */
+	cr_assert_eq(fe_fuse_init(d, 0, FE_INIT_FLAGS_DEFAULT, NULL), 0);
+	cr_assert_eq(fe_lookup(d, FUSE_ROOT_ID, "persist", &e), 0);
+	cr_assert_eq(e.attr.size, 3u);
+	fe_scenario_depth(d, fe_t.be.shared, 32);
+}
+
+Test(vfsd, init_with_older_minor)
+{
+	struct fuse_init_out io;
+	struct fe_dev *d;
+
+	fe_t.dev = d = fe_test_open(NULL);
+	cr_assert_eq(fe_fuse_init(d, 31, FUSE_ASYNC_READ | FUSE_BIG_WRITES,
+				  &io), 0);
+	cr_assert_eq(io.major, FUSE_KERNEL_VERSION);
+	cr_assert_leq(io.minor, FUSE_KERNEL_MINOR_VERSION);
+	fe_scenario_forget(d, fe_t.be.shared);
+}
+
+Test(vfsd, reconnect_after_clean_close)
+{
+	struct fuse_entry_out e;
+	struct fuse_entry_out fe;
+	struct fuse_open_out fo;
+	struct fe_dev *d;
+
+	fe_t.dev = d = fe_test_open_init(NULL);
+	cr_assert_eq(fe_create(d, FUSE_ROOT_ID, "kept", S_IFREG | 0644,
+			       O_RDWR, &fe, &fo), 0);
+	cr_assert_eq(fe_write(d, fe.nodeid, fo.fh, 0, "data", 4), 4);
+	/* Close with the file still open: the daemon must drop it. */
+	fe_dev_close(d);
+	fe_t.dev = NULL;
+	cr_assert(fe_backend_alive(&fe_t.be), "vfsd exited on disconnect");
+
+	fe_t.dev = d = fe_test_open_init(NULL);
+	cr_assert_eq(fe_lookup(d, FUSE_ROOT_ID, "kept", &e), 0);
+	cr_assert_eq(e.attr.size, 4u);
+	fe_scenario_lifecycle(d, fe_t.be.shared);
+}
+
+Test(vfsd, reconnect_after_abrupt_disconnect_with_requests_in_flight)
+{
+	struct fuse_entry_out e;
+	struct fe_dev *d;
+	struct fe_req *r[16];
+	unsigned int i;
+
+	fe_t.dev = d = fe_test_open_init(NULL);
+	touch("busy", "0123456789");
+	cr_assert_eq(fe_lookup(d, FUSE_ROOT_ID, "busy", &e), 0);
+	for (i = 0; i < 16; i++) {
+		struct fuse_getattr_in gi = {0};
+
+		r[i] = fe_req_new(d, 128, 256, 0);
+		cr_assert_not_null(r[i]);
+		cr_assert_eq(fe_req_prepare(d, r[i], FUSE_GETATTR, e.nodeid,
+					    &gi, sizeof(gi)), 0);
+		cr_assert_eq(fe_submit(d, 1, r[i]), 0);
+	}
+	cr_assert_eq(fe_kick(d, 1), 0);
+	fe_dev_abort(d);        /* no GET_VRING_BASE, memory unmapped */
+	fe_t.dev = NULL;
+	for (i = 0; i < 16; i++)
+		fe_req_free(r[i]);
+
+	fe_t.dev = d = fe_test_open(NULL);
+	fe_scenario_smoke(d, fe_t.be.shared);
+	cr_assert(fe_backend_alive(&fe_t.be));
+}
+
+Test(vfsd, connections_do_not_leak_fds)
+{
+	struct fe_dev *d;
+	int base, n, i;
+
+	/* Count in one well-defined state: a connection that has done INIT,
+	 * LOOKUP, GETATTR and a FORGET on hiprio (every queue worker up). */
+	d = fe_test_open(NULL);
+	fe_scenario_smoke(d, fe_t.be.shared);
+	base = fe_count_fds(fe_t.be.pid);
+	cr_assert_gt(base, 0);
+	fe_dev_close(d);
+	for (i = 0; i < 10; i++) {
+		struct fuse_entry_out fe;
+		struct fuse_open_out fo;
+		char name[32];
+
+		d = fe_test_open_init(NULL);
+		snprintf(name, sizeof(name), "f%d", i);
+		/* Leave a file open, and an abrupt close every other time. */
+		cr_assert_eq(fe_create(d, FUSE_ROOT_ID, name, S_IFREG | 0644,
+				       O_RDWR, &fe, &fo), 0);
+		if (i % 2)
+			fe_dev_abort(d);
+		else
+			fe_dev_close(d);
+	}
+	/* Same state again; earlier connections may still be closing. */
+	fe_t.dev = d = fe_test_open(NULL);
+	fe_scenario_smoke(d, fe_t.be.shared);
+	n = wait_fds_at_most(base);
+	cr_assert_leq(n, base, "vfsd holds %d fds after 10 connections, %d "
+		      "before", n, base);
+	cr_assert(fe_backend_alive(&fe_t.be));
+}
+
+Test(vfsd, sigterm_exits_cleanly)
+{
+	int status;
+
+	fe_t.dev = fe_test_open_init(NULL);
+	status = fe_backend_stop(&fe_t.be, 5000);
+	cr_assert_geq(status, 0, "vfsd did not exit on SIGTERM");
+	cr_assert(!fe_backend_crashed(&fe_t.be),
+		  "vfsd exit status 0x%x after SIGTERM", status);
+}

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Per-thread asynchronous I/O: an io_uring ring, or plain syscalls when
+ * io_uring cannot be set up (old kernel, io_uring_disabled, a container
+ * profile).  Callers do not care which: an operation always finishes by
+ * calling op->complete exactly once, either later from uring_run() on the
+ * same thread, or (fallback) before the submit function returns.
+ *
+ * A ring belongs to one thread; nothing here is thread-safe.
+ */
+#ifndef VFSD_URING_H
+#define VFSD_URING_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+struct uring;
+
+struct uring_op {
+	/* res: bytes transferred / 0 on success, or -errno. */
+	void (*complete)(struct uring_op *op, int res);
+};
+
+/* entries: submission queue size.  When io_uring is unavailable, returns a
+ * synchronous ring (logged once per process); uring_is_async() tells which. */
+int uring_new(struct uring **out, unsigned int entries);
+/* The caller must have run every data operation's completion first (the
+ * kernel may still be writing into guest memory otherwise); pending polls
+ * are cancelled.  NULL is fine. */
+void uring_free(struct uring *ring);
+bool uring_is_async(const struct uring *ring);
+
+/* Data operations.  The iovecs (array and buffers) and fd must stay valid
+ * until complete() runs.  Return 0 when submitted (or completed inline), or
+ * -errno when nothing was started (complete() is then NOT called). */
+int uring_readv(struct uring *ring, struct uring_op *op, int fd,
+		const struct iovec *iov, unsigned int iovcnt, off_t offset);
+int uring_writev(struct uring *ring, struct uring_op *op, int fd,
+		 const struct iovec *iov, unsigned int iovcnt, off_t offset,
+		 int rwf_flags);
+int uring_fsync(struct uring *ring, struct uring_op *op, int fd, bool datasync);
+
+/* Wait for readability of fd (a kick eventfd, a stop eventfd): one-shot.
+ * In fallback mode this is recorded and served by uring_run's poll(). */
+int uring_poll_in(struct uring *ring, struct uring_op *op, int fd);
+
+/* Submit what is queued, wait until at least one completion is available
+ * (when wait is true), and run every available completion callback.
+ * Returns the number of callbacks run, or -errno. */
+int uring_run(struct uring *ring, bool wait);
+
+/* Number of submitted operations whose completion has not run yet. */
+unsigned int uring_inflight(const struct uring *ring);
+
+/* Force the synchronous fallback for rings created after this call (tests,
+ * and the --no-io-uring option). */
+void uring_force_fallback(bool force);
+
+#endif

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The glue between a vhost-user device and the FUSE engine: one worker
+ * thread per started virtqueue pops descriptor chains, hands them to the
+ * engine as requests, and pushes the replies back.  vhost-user/ and server
+ * know nothing of each other; this file is the only place that knows both.
+ */
+#ifndef VFSD_VQ_TRANSPORT_H
+#define VFSD_VQ_TRANSPORT_H
+
+#include "server.h"
+
+struct vq_transport;
+
+/* Serve one connected front-end until it disconnects or stop_fd becomes
+ * readable.  Returns 0 when the front-end went away (normal: a VM shut
+ * down), 1 when stop_fd fired, or -errno on a protocol error that ended the
+ * connection (already logged).  Every guest resource is released before it
+ * returns; the engine is reset. */
+int vq_transport_serve(struct server *srv, int conn_fd, int stop_fd,
+		       unsigned int request_queues);
+
+#endif

@@ -1,0 +1,527 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * vhost-user device: request dispatch, feature negotiation, the memory table
+ * and the ring state machine.
+ *
+ * A ring runs (ops->queue_start) when it has a size, addresses that translate
+ * into mapped memory, a kick fd, and is enabled (always, when
+ * VHOST_USER_F_PROTOCOL_FEATURES was not negotiated).  Any message that
+ * changes what a running worker reads first stops the affected queues
+ * (ops->queue_stop, which waits for the worker), applies the change, then
+ * restarts the queues that are still runnable.
+ */
+#include "vhost-user/dev.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "vfsd/log.h"
+
+
+/* ---- queue state machine ---- */
+
+static bool queue_runnable(const struct vu_dev *dev, const struct vu_queue *q)
+{
+	bool enabled = q->enabled ||
+		       !(dev->features & (1ull << VU_F_PROTOCOL_FEATURES));
+
+	return q->started && enabled && q->num && q->addr_set &&
+	       q->kick_fd >= 0;
+}
+
+static void queue_stop(struct vu_dev *dev, struct vu_queue *q)
+{
+	if (!q->running)
+		return;
+	if (dev->ops && dev->ops->queue_stop)
+		dev->ops->queue_stop(dev, q->idx, dev->opaque);
+	q->running = false;
+}
+
+static void queue_try_start(struct vu_dev *dev, struct vu_queue *q)
+{
+	int r;
+
+	if (q->running || !queue_runnable(dev, q))
+		return;
+	r = vu_queue_map(q, dev->features);
+	if (r < 0) {
+		log_error_errno(r, "vhost-user: queue %u: rings not in guest memory",
+				q->idx);
+		return;
+	}
+	q->running = true;
+	if (dev->ops && dev->ops->queue_start)
+		dev->ops->queue_start(dev, q->idx, dev->opaque);
+}
+
+static void stop_all(struct vu_dev *dev)
+{
+	for (unsigned int i = 0; i < dev->num_queues; i++)
+		queue_stop(dev, &dev->queues[i]);
+}
+
+static void start_all(struct vu_dev *dev)
+{
+	for (unsigned int i = 0; i < dev->num_queues; i++)
+		queue_try_start(dev, &dev->queues[i]);
+}
+
+static void reset_queues(struct vu_dev *dev)
+{
+	stop_all(dev);
+	for (unsigned int i = 0; i < dev->num_queues; i++)
+		vu_queue_reset(&dev->queues[i]);
+}
+
+/* The queue a vring message names, or NULL (logged). */
+static struct vu_queue *msg_queue(struct vu_dev *dev, uint64_t index)
+{
+	if (index >= dev->num_queues) {
+		log_error("vhost-user: queue index %llu out of range (%u queues)",
+			  (unsigned long long)index, dev->num_queues);
+		return NULL;
+	}
+	return &dev->queues[index];
+}
+
+/* ---- handlers: return 0 or -errno; those with a reply send it ---- */
+
+static int reply_u64(struct vu_dev *dev, struct vu_msg *m, uint64_t v)
+{
+	m->p.u64 = v;
+	return vu_msg_reply(dev->sock, m, sizeof(m->p.u64));
+}
+
+static int h_get_features(struct vu_dev *dev, struct vu_msg *m)
+{
+	return reply_u64(dev, m, dev->features_offered);
+}
+
+static int h_set_features(struct vu_dev *dev, struct vu_msg *m)
+{
+	uint64_t f = m->p.u64;
+
+	if (f & ~dev->features_offered)
+		return log_error_errno(-EINVAL,
+			"vhost-user: front-end acked unoffered features 0x%llx",
+			(unsigned long long)(f & ~dev->features_offered));
+	stop_all(dev);
+	dev->features = f;
+	start_all(dev);
+	return 0;
+}
+
+static int h_get_protocol_features(struct vu_dev *dev, struct vu_msg *m)
+{
+	return reply_u64(dev, m, dev->protocol_offered);
+}
+
+static int h_set_protocol_features(struct vu_dev *dev, struct vu_msg *m)
+{
+	uint64_t f = m->p.u64;
+
+	if (f & ~dev->protocol_offered)
+		return log_error_errno(-EINVAL,
+			"vhost-user: front-end acked unoffered protocol features 0x%llx",
+			(unsigned long long)(f & ~dev->protocol_offered));
+	dev->protocol_features = f;
+	return 0;
+}
+
+static int h_set_owner(struct vu_dev *dev, struct vu_msg *m)
+{
+	dev->owner = true;
+	return 0;
+}
+
+static int h_reset(struct vu_dev *dev, struct vu_msg *m)
+{
+	/* Rings and features start over; the memory table and the protocol
+	 * features belong to the connection and stay. */
+	reset_queues(dev);
+	dev->features = 0;
+	return 0;
+}
+
+static int h_get_queue_num(struct vu_dev *dev, struct vu_msg *m)
+{
+	return reply_u64(dev, m, dev->num_queues);
+}
+
+static int h_get_max_mem_slots(struct vu_dev *dev, struct vu_msg *m)
+{
+	return reply_u64(dev, m, VU_MAX_MEM_REGIONS);
+}
+
+static int h_set_mem_table(struct vu_dev *dev, struct vu_msg *m)
+{
+	struct vu_mem *next;
+	int r = 0;
+
+	/* Build the new table beside the old one, so that a bad table leaves
+	 * the running device untouched. */
+	next = calloc(1, sizeof(*next));
+	if (!next)
+		return -ENOMEM;
+	vu_mem_init(next);
+	for (unsigned int i = 0; i < m->p.mem.nregions; i++) {
+		r = vu_mem_add(next, &m->p.mem.regions[i], m->fds[i]);
+		if (r < 0)
+			break;
+	}
+	if (r < 0) {
+		vu_mem_clear(next);
+		free(next);
+		return r;
+	}
+	stop_all(dev);
+	vu_mem_clear(&dev->mem);
+	dev->mem = *next;
+	free(next);
+	start_all(dev);
+	return 0;
+}
+
+static int h_add_mem_reg(struct vu_dev *dev, struct vu_msg *m)
+{
+	int r;
+
+	stop_all(dev);
+	r = vu_mem_add(&dev->mem, &m->p.mem_reg.region, m->fds[0]);
+	start_all(dev);
+	return r;
+}
+
+static int h_rem_mem_reg(struct vu_dev *dev, struct vu_msg *m)
+{
+	int r;
+
+	stop_all(dev);
+	r = vu_mem_remove(&dev->mem, &m->p.mem_reg.region);
+	start_all(dev);
+	if (r < 0)
+		log_error_errno(r, "vhost-user: REM_MEM_REG of unknown region");
+	return r;
+}
+
+static int h_set_vring_num(struct vu_dev *dev, struct vu_msg *m)
+{
+	struct vu_queue *q = msg_queue(dev, m->p.state.index);
+
+	if (!q)
+		return -EINVAL;
+	if (!vu_queue_size_valid(m->p.state.num))
+		return log_error_errno(-EINVAL, "vhost-user: queue %u: bad size %u",
+				       q->idx, m->p.state.num);
+	queue_stop(dev, q);
+	q->num = m->p.state.num;
+	queue_try_start(dev, q);
+	return 0;
+}
+
+static int h_set_vring_addr(struct vu_dev *dev, struct vu_msg *m)
+{
+	struct vu_queue *q = msg_queue(dev, m->p.addr.index);
+	struct vring_desc *d;
+	struct vring_avail *a;
+	struct vring_used *u;
+	int r;
+
+	if (!q)
+		return -EINVAL;
+	/* With a size and a memory table known, refuse bad rings now; they are
+	 * checked again whenever the queue starts. */
+	if (q->num && dev->mem.nregions) {
+		r = vu_queue_translate(&dev->mem, q->num, &m->p.addr, &d, &a, &u);
+		if (r < 0)
+			return log_error_errno(r,
+				"vhost-user: queue %u: rings not in guest memory",
+				q->idx);
+	}
+	queue_stop(dev, q);
+	q->addr = m->p.addr;
+	q->addr_set = true;
+	queue_try_start(dev, q);
+	return 0;
+}
+
+static int h_set_vring_base(struct vu_dev *dev, struct vu_msg *m)
+{
+	struct vu_queue *q = msg_queue(dev, m->p.state.index);
+
+	if (!q)
+		return -EINVAL;
+	if (m->p.state.num > UINT16_MAX)
+		return log_error_errno(-EINVAL, "vhost-user: queue %u: bad base %u",
+				       q->idx, m->p.state.num);
+	queue_stop(dev, q);
+	q->last_avail_idx = (uint16_t)m->p.state.num;
+	q->shadow_avail_idx = q->last_avail_idx;
+	queue_try_start(dev, q);
+	return 0;
+}
+
+static int h_get_vring_base(struct vu_dev *dev, struct vu_msg *m)
+{
+	struct vu_queue *q = msg_queue(dev, m->p.state.index);
+
+	if (!q)
+		return -EINVAL;
+	queue_stop(dev, q);
+	q->started = false;
+	q->broken = false;
+	if (q->kick_fd >= 0)
+		close(q->kick_fd);
+	q->kick_fd = -1;
+	m->p.state.num = q->last_avail_idx;
+	return vu_msg_reply(dev->sock, m, sizeof(m->p.state));
+}
+
+/* Common part of SET_VRING_KICK/CALL/ERR: the queue and the fd (or -1). */
+static struct vu_queue *vring_fd_msg(struct vu_dev *dev, struct vu_msg *m,
+				     int *fd)
+{
+	struct vu_queue *q;
+
+	if (m->p.u64 & ~(VU_VRING_IDX_MASK | VU_VRING_NOFD_MASK)) {
+		log_error("vhost-user: %s: reserved bits set",
+			  vu_msg_request_name(m->hdr.request));
+		return NULL;
+	}
+	q = msg_queue(dev, m->p.u64 & VU_VRING_IDX_MASK);
+	if (!q)
+		return NULL;
+	*fd = (m->p.u64 & VU_VRING_NOFD_MASK) ? -1 : vu_msg_take_fd(m, 0);
+	return q;
+}
+
+static int h_set_vring_kick(struct vu_dev *dev, struct vu_msg *m)
+{
+	int fd;
+	struct vu_queue *q = vring_fd_msg(dev, m, &fd);
+
+	if (!q)
+		return -EINVAL;
+	queue_stop(dev, q);
+	if (q->kick_fd >= 0)
+		close(q->kick_fd);
+	q->kick_fd = fd;
+	if (fd < 0) {
+		q->started = false;
+		return log_error_errno(-ENOTSUP,
+			"vhost-user: queue %u: polling mode not supported", q->idx);
+	}
+	q->started = true;
+	q->broken = false;
+	queue_try_start(dev, q);
+	return 0;
+}
+
+static int h_set_vring_call(struct vu_dev *dev, struct vu_msg *m)
+{
+	int fd;
+	struct vu_queue *q = vring_fd_msg(dev, m, &fd);
+
+	if (!q)
+		return -EINVAL;
+	/* The worker may be writing to the old fd: stop it first. */
+	queue_stop(dev, q);
+	if (q->call_fd >= 0)
+		close(q->call_fd);
+	q->call_fd = fd;
+	if (fd < 0)
+		log_warn("vhost-user: queue %u: no call fd, guest not notified",
+			 q->idx);
+	queue_try_start(dev, q);
+	return 0;
+}
+
+static int h_set_vring_err(struct vu_dev *dev, struct vu_msg *m)
+{
+	int fd;
+	struct vu_queue *q = vring_fd_msg(dev, m, &fd);
+
+	if (!q)
+		return -EINVAL;
+	/* Workers never use the error fd: no need to stop them. */
+	if (q->err_fd >= 0)
+		close(q->err_fd);
+	q->err_fd = fd;
+	return 0;
+}
+
+static int h_set_vring_enable(struct vu_dev *dev, struct vu_msg *m)
+{
+	struct vu_queue *q = msg_queue(dev, m->p.state.index);
+
+	if (!q)
+		return -EINVAL;
+	if (m->p.state.num > 1)
+		return log_error_errno(-EINVAL,
+			"vhost-user: queue %u: bad enable value %u",
+			q->idx, m->p.state.num);
+	if (m->p.state.num) {
+		q->enabled = true;
+		queue_try_start(dev, q);
+	} else {
+		queue_stop(dev, q);
+		q->enabled = false;
+		/* Without protocol features the ring cannot be disabled. */
+		queue_try_start(dev, q);
+	}
+	return 0;
+}
+
+typedef int (*handler_fn)(struct vu_dev *dev, struct vu_msg *m);
+
+static const handler_fn handlers[VU_REQ_MAX] = {
+	[VU_REQ_GET_FEATURES] = h_get_features,
+	[VU_REQ_SET_FEATURES] = h_set_features,
+	[VU_REQ_SET_OWNER] = h_set_owner,
+	[VU_REQ_RESET_OWNER] = h_reset,
+	[VU_REQ_SET_MEM_TABLE] = h_set_mem_table,
+	[VU_REQ_SET_VRING_NUM] = h_set_vring_num,
+	[VU_REQ_SET_VRING_ADDR] = h_set_vring_addr,
+	[VU_REQ_SET_VRING_BASE] = h_set_vring_base,
+	[VU_REQ_GET_VRING_BASE] = h_get_vring_base,
+	[VU_REQ_SET_VRING_KICK] = h_set_vring_kick,
+	[VU_REQ_SET_VRING_CALL] = h_set_vring_call,
+	[VU_REQ_SET_VRING_ERR] = h_set_vring_err,
+	[VU_REQ_GET_PROTOCOL_FEATURES] = h_get_protocol_features,
+	[VU_REQ_SET_PROTOCOL_FEATURES] = h_set_protocol_features,
+	[VU_REQ_GET_QUEUE_NUM] = h_get_queue_num,
+	[VU_REQ_SET_VRING_ENABLE] = h_set_vring_enable,
+	[VU_REQ_RESET_DEVICE] = h_reset,
+	[VU_REQ_GET_MAX_MEM_SLOTS] = h_get_max_mem_slots,
+	[VU_REQ_ADD_MEM_REG] = h_add_mem_reg,
+	[VU_REQ_REM_MEM_REG] = h_rem_mem_reg,
+};
+
+static void log_unknown_once(struct vu_dev *dev, uint32_t request)
+{
+	if (request < 64) {
+		if (dev->logged_unknown & (1ull << request))
+			return;
+		dev->logged_unknown |= 1ull << request;
+	} else {
+		if (dev->logged_unknown_high)
+			return;
+		dev->logged_unknown_high = true;
+	}
+	log_warn("vhost-user: unsupported request %u refused", request);
+}
+
+int vu_dev_dispatch(struct vu_dev *dev)
+{
+	struct vu_msg *m = &dev->msg;
+	handler_fn h = NULL;
+	bool has_reply;
+	int r;
+
+	r = vu_msg_recv(dev->sock, m);
+	if (r == -ECONNRESET)
+		return r;
+	if (r < 0)
+		return log_error_errno(r, "vhost-user: bad message (request %u)",
+				       m->hdr.request);
+
+	if (m->hdr.request < VU_REQ_MAX)
+		h = handlers[m->hdr.request];
+	has_reply = vu_msg_request_has_reply(m->hdr.request);
+	log_debug("vhost-user: %s (%u) flags 0x%x size %u fds %u",
+		  vu_msg_request_name(m->hdr.request), m->hdr.request,
+		  m->hdr.flags, m->hdr.size, m->nfds);
+
+	if (h) {
+		r = h(dev, m);
+	} else {
+		log_unknown_once(dev, m->hdr.request);
+		r = -EOPNOTSUPP;
+	}
+	vu_msg_close_fds(m);
+
+	if (has_reply) {
+		/* A request that expects an answer we could not give leaves
+		 * the front-end waiting: the connection is over. */
+		if (r < 0)
+			return log_error_errno(r, "vhost-user: %s failed",
+					       vu_msg_request_name(m->hdr.request));
+		return 0;
+	}
+	if (m->hdr.flags & VU_FLAG_NEED_REPLY) {
+		int s = vu_msg_reply_ack(dev->sock, m, r);
+
+		if (s < 0)
+			return log_error_errno(s, "vhost-user: sending ack");
+	}
+	/* A refused request without need_reply was logged by its handler;
+	 * the front-end cannot learn of it, the device keeps going. */
+	return 0;
+}
+
+/* ---- lifetime and accessors ---- */
+
+int vu_dev_new(struct vu_dev **out, int sock_fd, const struct vu_config *cfg,
+	       const struct vu_ops *ops, void *opaque)
+{
+	struct vu_dev *dev;
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	if (sock_fd < 0 || !cfg || cfg->num_queues < 1 ||
+	    cfg->num_queues > VU_MAX_QUEUES)
+		return -EINVAL;
+	dev = calloc(1, sizeof(*dev));
+	if (!dev)
+		return -ENOMEM;
+	dev->sock = sock_fd;
+	dev->num_queues = cfg->num_queues;
+	dev->ops = ops;
+	dev->opaque = opaque;
+	dev->features_offered = VU_FEATURES_BASE | cfg->features;
+	dev->protocol_offered = VU_PROTOCOL_OFFERED;
+	if (getsockopt(sock_fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 &&
+	    len == sizeof(cred))
+		dev->peer_pid = cred.pid;
+	vu_mem_init(&dev->mem);
+	for (unsigned int i = 0; i < VU_MAX_QUEUES; i++)
+		vu_queue_init(&dev->queues[i], dev, &dev->mem, i);
+	dev->msg.nfds = 0;
+	*out = dev;
+	return 0;
+}
+
+void vu_dev_free(struct vu_dev *dev)
+{
+	if (!dev)
+		return;
+	reset_queues(dev);
+	vu_mem_clear(&dev->mem);
+	free(dev);
+}
+
+int vu_dev_fd(const struct vu_dev *dev)
+{
+	return dev->sock;
+}
+
+unsigned int vu_dev_num_queues(const struct vu_dev *dev)
+{
+	return dev->num_queues;
+}
+
+struct vu_queue *vu_dev_queue(struct vu_dev *dev, unsigned int qidx)
+{
+	if (qidx >= dev->num_queues)
+		return NULL;
+	return &dev->queues[qidx];
+}
+
+int vu_dev_peer_pid(const struct vu_dev *dev)
+{
+	return dev->peer_pid;
+}
