@@ -3,7 +3,7 @@
  * vfsd: serve a host directory to a virtual machine over virtio-fs.
  *
  * Start-up order matters for honest readiness: options, shared directory,
- * listening socket, signals — and only then READY=1.  Every failure before
+ * listening socket, signals, (sandbox) — and only then READY=1.  Every failure before
  * that prints one line and exits with a documented code (config.h), and
  * nothing is left behind.  This is the only file that calls exit.
  */
@@ -14,14 +14,19 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/signalfd.h>
+#include <sys/eventfd.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <time.h>
 #include <poll.h>
 #include <unistd.h>
 
 #include "vfsd/activation.h"
 #include "vfsd/config.h"
+#include "vfsd/fusedev.h"
 #include "vfsd/log.h"
 #include "vfsd/passthrough.h"
+#include "vfsd/sandbox.h"
 #include "vfsd/server.h"
 #include "vfsd/uring.h"
 #include "vfsd/vq_transport.h"
@@ -30,12 +35,6 @@
 #define MAX_WRITE (1u << 20)
 /* Like virtiofsd's default --rlimit-nofile. */
 #define FD_LIMIT_WANTED 1048576
-
-static void print_capabilities(void)
-{
-	/* The vhost-user back-end conventions (docs/interop/vhost-user.rst). */
-	printf("{\n  \"type\": \"fs\"\n}\n");
-}
 
 static void set_cache_policy(struct server_config *sc, enum cache_mode mode)
 {
@@ -59,11 +58,19 @@ static void set_cache_policy(struct server_config *sc, enum cache_mode mode)
 }
 
 /* The guest may hold many files open: use all the fds we are allowed (the
- * passthrough layer sizes its tables from this limit). */
-static void raise_fd_limit(void)
+ * passthrough layer sizes its tables from this limit).  --rlimit-nofile=N
+ * sets exactly N (raising the hard limit needs CAP_SYS_RESOURCE). */
+static void raise_fd_limit(unsigned long wanted)
 {
 	struct rlimit rl;
 
+	if (wanted) {
+		rl.rlim_cur = rl.rlim_max = wanted;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			log_warn_errno(-errno, "--rlimit-nofile=%lu: cannot set the open file limit",
+				       wanted);
+		return;
+	}
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < FD_LIMIT_WANTED &&
 	    rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max < FD_LIMIT_WANTED ? rl.rlim_max : FD_LIMIT_WANTED;
@@ -72,42 +79,130 @@ static void raise_fd_limit(void)
 	}
 }
 
-/* SIGTERM, SIGINT and SIGHUP arrive through a signalfd so that both the
- * accept loop and the vhost-user loop can wait for them. */
-static int setup_signals(void)
-{
+/*
+ * Termination signals.  They are blocked in every thread and taken by one
+ * thread of their own (sigwaitinfo), which:
+ *   - says STOPPING=1 at once;
+ *   - makes stop_fd readable: the accept loop and the vhost-user loop poll
+ *     it, stop taking requests and drain the in-flight ones;
+ *   - enforces the shutdown bound: if the process is still there after
+ *     --shutdown-timeout seconds (a worker stuck in a syscall, a front-end
+ *     that does not let go), it exits anyway.  A second signal exits at once.
+ * Doing this on its own thread keeps the bound honest even when the control
+ * thread itself is the one that is stuck.
+ */
+struct stopper {
 	sigset_t mask;
-	int fd;
+	int stop_fd;                 /* eventfd, written once */
+	unsigned int timeout_s;
+	pthread_t thread;
+};
 
+static void block_signals(sigset_t *mask)
+{
 	signal(SIGPIPE, SIG_IGN);
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
-	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
-		return -errno;
-	fd = signalfd(-1, &mask, SFD_CLOEXEC);
-	return fd < 0 ? -errno : fd;
+	sigemptyset(mask);
+	sigaddset(mask, SIGTERM);
+	sigaddset(mask, SIGINT);
+	sigaddset(mask, SIGHUP);
+	/* Before any thread exists, so that every thread inherits it. */
+	pthread_sigmask(SIG_BLOCK, mask, NULL);
 }
 
-/* Wait for a front-end; returns its connection fd, or -EINTR when a
- * termination signal came first. */
-static int wait_for_frontend(int listen_fd, int signal_fd)
+static void *stopper_main(void *arg)
+{
+	struct stopper *st = arg;
+	struct timespec bound = { .tv_sec = st->timeout_s };
+	uint64_t one = 1;
+	siginfo_t si;
+	int sig;
+
+	do
+		sig = sigwaitinfo(&st->mask, &si);
+	while (sig < 0);
+	log_info("received %s: stopping (at most %u s for requests in flight)",
+		 sigabbrev_np(sig) ? sigabbrev_np(sig) : "a signal", st->timeout_s);
+	notify_stopping();
+	if (write(st->stop_fd, &one, sizeof(one)) != sizeof(one))
+		log_error_errno(-errno, "cannot wake the main loop");
+	sig = sigtimedwait(&st->mask, &si, &bound);
+	if (sig > 0)
+		log_warn("second signal: exiting now");
+	else
+		log_warn("shutdown took longer than %u s: exiting anyway",
+			 st->timeout_s);
+	_exit(EXIT_OK);
+	return NULL;
+}
+
+static int stopper_start(struct stopper *st, const sigset_t *mask,
+			 unsigned int timeout_s)
+{
+	int r;
+
+	st->mask = *mask;
+	st->timeout_s = timeout_s;
+	st->stop_fd = eventfd(0, EFD_CLOEXEC);
+	if (st->stop_fd < 0)
+		return -errno;
+	r = -pthread_create(&st->thread, NULL, stopper_main, st);
+	if (r < 0) {
+		close(st->stop_fd);
+		return r;
+	}
+	pthread_detach(st->thread);
+	return 0;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* How long poll may sleep: until the next watchdog ping or the idle
+ * deadline (deadline 0: none). */
+static int poll_timeout(int64_t deadline)
+{
+	int wd = notify_watchdog_ms();
+	int64_t left;
+
+	if (!deadline)
+		return wd;
+	left = deadline - now_ms();
+	if (left < 0)
+		left = 0;
+	if (wd >= 0 && wd < left)
+		return wd;
+	return left > INT32_MAX ? INT32_MAX : (int)left;
+}
+
+/* Wait for a front-end; returns its connection fd, -EINTR when we must stop
+ * (signal), or -ETIMEDOUT when the idle deadline (0: none) passed. */
+static int wait_for_frontend(int listen_fd, int stop_fd, int64_t deadline)
 {
 	struct pollfd pfd[2] = {
 		{ .fd = listen_fd, .events = POLLIN },
-		{ .fd = signal_fd, .events = POLLIN },
+		{ .fd = stop_fd, .events = POLLIN },
 	};
-	int fd;
+	int fd, r;
 
 	for (;;) {
-		if (poll(pfd, 2, -1) < 0) {
+		notify_watchdog();
+		r = poll(pfd, 2, poll_timeout(deadline));
+		if (r < 0) {
 			if (errno == EINTR)
 				continue;
 			return -errno;
 		}
 		if (pfd[1].revents)
 			return -EINTR;
+		if (deadline && now_ms() >= deadline)
+			return -ETIMEDOUT;
+		if (!pfd[0].revents)
+			continue;
 		fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
 		if (fd >= 0)
 			return fd;
@@ -117,19 +212,27 @@ static int wait_for_frontend(int listen_fd, int signal_fd)
 }
 
 static int serve(struct server *srv, const struct config *cfg, int listen_fd,
-		 int signal_fd)
+		 int stop_fd)
 {
+	int64_t deadline;
 	int conn, r;
 
 	for (;;) {
 		notify_status("Waiting for the hypervisor to connect");
-		conn = wait_for_frontend(listen_fd, signal_fd);
+		deadline = cfg->idle_timeout ?
+			   now_ms() + (int64_t)cfg->idle_timeout * 1000 : 0;
+		conn = wait_for_frontend(listen_fd, stop_fd, deadline);
 		if (conn == -EINTR)
 			return 0;
+		if (conn == -ETIMEDOUT) {
+			log_info("no hypervisor connected for %u s (--idle-timeout): exiting",
+				 cfg->idle_timeout);
+			return 0;
+		}
 		if (conn < 0)
 			return log_error_errno(conn, "accepting a connection");
 		log_info("hypervisor connected");
-		r = vq_transport_serve(srv, conn, signal_fd, cfg->request_queues);
+		r = vq_transport_serve(srv, conn, stop_fd, cfg->request_queues);
 		close(conn);
 		if (r == 1)
 			return 0;	/* signal: stop */
@@ -143,9 +246,11 @@ int main(int argc, char **argv)
 {
 	struct config cfg;
 	struct listener listener;
+	struct stopper stopper;
 	struct pt_fs *fs = NULL;
 	struct server *srv = NULL;
-	int signal_fd, r;
+	sigset_t sigs;
+	int r;
 
 	if (config_parse(&cfg, argc, argv) < 0) {
 		fprintf(stderr, "Try '%s --help' for more information.\n", argv[0]);
@@ -160,17 +265,20 @@ int main(int argc, char **argv)
 		return EXIT_OK;
 	}
 	if (cfg.print_capabilities) {
-		print_capabilities();
+		config_print_capabilities(stdout);
 		return EXIT_OK;
 	}
 	log_set_level(cfg.log_level);
 	log_use_syslog(cfg.syslog);
 	uring_force_fallback(!cfg.io_uring);
-	raise_fd_limit();
+	raise_fd_limit(cfg.rlimit_nofile);
+	/* A SIGTERM during start-up stays pending until we can honour it. */
+	block_signals(&sigs);
 
 	struct pt_config ptcfg = {
 		.shared_dir = cfg.shared_dir,
 		.allow_direct_io = cfg.allow_direct_io,
+		.xattr = cfg.xattr,
 	};
 	r = pt_new(&fs, &ptcfg);
 	if (r < 0) {
@@ -185,6 +293,7 @@ int main(int argc, char **argv)
 		.writeback = cfg.writeback,
 		.readdirplus = cfg.readdirplus,
 		.readonly = cfg.readonly,
+		.on_init = vq_transport_on_init,
 	};
 	set_cache_policy(&sc, cfg.cache);
 	r = server_new(&srv, &sc);
@@ -194,29 +303,47 @@ int main(int argc, char **argv)
 		return EXIT_RUNTIME;
 	}
 
-	if (listener_open(&listener, &cfg) < 0) {
+	r = listener_open(&listener, &cfg);
+	if (r < 0) {
 		server_free(srv);
 		pt_free(fs);
-		return EXIT_SOCKET;
+		return r == -EINVAL ? EXIT_USAGE : EXIT_SOCKET;
 	}
-	signal_fd = setup_signals();
-	if (signal_fd < 0) {
-		log_error_errno(signal_fd, "cannot set up signal handling");
+	/* The sandbox (vfsd/sandbox.c): after everything that needs the
+	 * host's view (shared directory, socket, lock file) is open, before
+	 * the first thread (unshare and capabilities are per thread) and
+	 * before READY=1. */
+	if (sandbox_enter(&cfg) < 0) {
+		listener_close(&listener);
+		server_free(srv);
+		pt_free(fs);
+		return EXIT_SANDBOX;
+	}
+	r = stopper_start(&stopper, &sigs, cfg.shutdown_timeout);
+	if (r < 0) {
+		log_error_errno(r, "cannot set up signal handling");
 		listener_close(&listener);
 		server_free(srv);
 		pt_free(fs);
 		return EXIT_RUNTIME;
 	}
 
+	/* Note that listener_close unlinks the socket and lock files by path
+	 * at exit: inside the sandbox that path is gone; unlink them through
+	 * a directory fd opened in listener_open (activation.c). */
+
 	log_info("serving '%s' (cache=%s)", cfg.shared_dir,
 		 config_cache_name(cfg.cache));
+	/* The socket listens (a hypervisor that connected already is queued
+	 * in the backlog), the shared directory is open: ready. */
 	notify_ready();
-	r = serve(srv, &cfg, listener.fd, signal_fd);
+	r = serve(srv, &cfg, listener.fd, stopper.stop_fd);
 	notify_stopping();
 
 	listener_close(&listener);
-	close(signal_fd);
 	server_free(srv);
 	pt_free(fs);
+	/* The stopper thread may still be waiting for a signal: exit() ends
+	 * it; stop_fd is closed by the kernel. */
 	return r < 0 ? EXIT_RUNTIME : EXIT_OK;
 }
