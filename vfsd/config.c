@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sandbox.h"
+#include "xattrmap.h"
 #include "vhost-user/vu.h"
 
 /* Longest --tag virtiofsd accepts (the virtio-fs config space tag). */
@@ -96,9 +98,9 @@ static const struct option_def option_table[] = {
 	  "give GROUP access to the socket (mode 0660)" },
 	{ "fd", required_argument, OPT_FD, "N",
 	  "listen on the inherited listening socket N\n"
-	  "(without --socket-path or --fd: LISTEN_FDS socket activation)" },
+	  "(neither this nor --socket-path: LISTEN_FDS)" },
 	{ "tag", required_argument, OPT_TAG, "TAG",
-	  "tag advertised in the device config space (not implemented)" },
+	  "tag advertised in the device config space" },
 	{ "cache", required_argument, OPT_CACHE, "MODE",
 	  "never | metadata | auto | always (default auto)" },
 	{ "readonly", no_argument, OPT_READONLY, NULL,
@@ -109,14 +111,14 @@ static const struct option_def option_table[] = {
 	{ "xattr", no_argument, OPT_XATTR, NULL,
 	  "serve extended attributes" },
 	{ "xattrmap", required_argument, OPT_XATTRMAP, "RULES",
-	  "translate extended attribute names (not implemented)" },
+	  "translate extended attribute names" },
 	{ "posix-acl", optional_argument, OPT_POSIX_ACL, "never|auto|always",
-	  "POSIX ACL support, implies --xattr (not implemented)" },
+	  "POSIX ACL support, implies --xattr" },
 	{ "posix-acl-create-fallback", no_argument, OPT_POSIX_ACL_CREATE_FALLBACK,
-	  NULL, "retry ACL-denied creates (not implemented)" },
+	  NULL, "retry ACL-denied creates" },
 	{ "security-label", optional_argument, OPT_SECURITY_LABEL,
 	  "never|auto|always",
-	  "security label on create, implies --xattr (not implemented)" },
+	  "store security labels, implies --xattr" },
 	{ "writeback", no_argument, OPT_WRITEBACK, NULL,
 	  "enable the guest's writeback cache" },
 	{ "no-readdirplus", no_argument, OPT_NO_READDIRPLUS, NULL,
@@ -124,7 +126,7 @@ static const struct option_def option_table[] = {
 	{ "allow-direct-io", no_argument, OPT_ALLOW_DIRECT_IO, NULL,
 	  "honour O_DIRECT from the guest" },
 	{ "allow-mmap", no_argument, OPT_ALLOW_MMAP, NULL,
-	  "allow shared mmap with --cache=never|metadata (not implemented)" },
+	  "allow mmap with --cache=never|metadata" },
 	{ "announce-submounts", no_argument, OPT_ANNOUNCE_SUBMOUNTS, NULL,
 	  "tell the guest which directories are mount points" },
 	{ "no-announce-submounts", no_argument, OPT_NO_ANNOUNCE_SUBMOUNTS, NULL,
@@ -135,17 +137,17 @@ static const struct option_def option_table[] = {
 	  "disable FUSE_HANDLE_KILLPRIV_V2 (default)" },
 	{ "preserve-noatime", no_argument, OPT_PRESERVE_NOATIME, NULL,
 	  "pass the guest's O_NOATIME through" },
-	{ "inode-file-handles", optional_argument, OPT_INODE_FILE_HANDLES,
+	{ "inode-file-handles", required_argument, OPT_INODE_FILE_HANDLES,
 	  "never|prefer|mandatory",
-	  "reference inodes by file handle instead of O_PATH fd" },
+	  "use file handles instead of O_PATH fds" },
 	{ "thread-pool-size", required_argument, OPT_THREAD_POOL_SIZE, "N",
 	  "accepted for compatibility (one thread per queue)" },
 	{ "request-queues", required_argument, OPT_REQUEST_QUEUES, "N",
-	  "request queues offered to the front-end (default 1)" },
+	  "request queues offered (default 1)" },
 	{ "exit-on-disconnect", no_argument, OPT_EXIT_ON_DISCONNECT, NULL,
 	  "exit when the hypervisor disconnects" },
 	{ "idle-timeout", required_argument, OPT_IDLE_TIMEOUT, "SECONDS",
-	  "exit (status 0) after SECONDS without a hypervisor\n"
+	  "exit (status 0) after SECONDS with no hypervisor\n"
 	  "connected (default 0: never)" },
 	{ "shutdown-timeout", required_argument, OPT_SHUTDOWN_TIMEOUT, "SECONDS",
 	  "on SIGTERM, wait at most SECONDS for in-flight\n"
@@ -172,19 +174,19 @@ static const struct option_def option_table[] = {
 	{ "translate-gid", required_argument, OPT_TRANSLATE_GID,
 	  "TYPE:FROM:TO:COUNT", "translate GIDs in the daemon (repeatable)" },
 	{ "migration-mode", required_argument, OPT_MIGRATION_MODE,
-	  "find-paths|file-handles", "live migration (not implemented)" },
+	  "find-paths|file-handles", "live migration" },
 	{ "migration-on-error", required_argument, OPT_MIGRATION_ON_ERROR,
-	  "abort|guest-error", "live migration (not implemented)" },
+	  "abort|guest-error", "live migration" },
 	{ "migration-verify-handles", no_argument, OPT_MIGRATION_VERIFY_HANDLES,
-	  NULL, "live migration (not implemented)" },
+	  NULL, "live migration" },
 	{ "migration-confirm-paths", no_argument, OPT_MIGRATION_CONFIRM_PATHS,
-	  NULL, "live migration (not implemented)" },
+	  NULL, "live migration" },
 	{ "log-level", required_argument, OPT_LOG_LEVEL,
 	  "error|warn|info|debug|trace|off", "log level (default info)" },
 	{ "syslog", no_argument, OPT_SYSLOG, NULL,
 	  "log to syslog instead of stderr or the journal" },
 	{ "print-capabilities", no_argument, OPT_PRINT_CAPABILITIES, NULL,
-	  "print the vhost-user back-end capabilities (JSON) and exit" },
+	  "print the back-end capabilities (JSON), exit" },
 	{ "help", no_argument, 'h', NULL, "this text (also -h)" },
 	{ "version", no_argument, 'V', NULL, "print the version (also -V)" },
 };
@@ -244,6 +246,56 @@ static const char *const negotiation_names[] = {
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
+static int parse_option(struct config *cfg, int opt, char *arg);
+static void config_defaults(struct config *cfg);
+static const char *config_unimplemented(const struct config *cfg,
+					char *buf, size_t len);
+
+/* A valid value for options that take one and may be unimplemented. */
+static const char *option_sample(int id)
+{
+	switch (id) {
+	case OPT_TAG: return "fs";
+	case OPT_XATTRMAP: return ":map::user.vfsd.:";
+	case OPT_UID_MAP: case OPT_GID_MAP: return ":0:100000:65536:";
+	case OPT_TRANSLATE_UID: case OPT_TRANSLATE_GID: return "guest:0:1000:1";
+	case OPT_MIGRATION_MODE: return "find-paths";
+	case OPT_MIGRATION_ON_ERROR: return "abort";
+	case OPT_INODE_FILE_HANDLES: return "prefer";
+	default: return NULL;
+	}
+}
+
+/* Would this option with this value (NULL: none) be refused as
+ * unimplemented?  Asks config_unimplemented(), so --help never goes stale. */
+static bool value_implemented(const struct option_def *o, const char *value)
+{
+	struct config probe;
+	char buf[128], arg[128];
+
+	snprintf(arg, sizeof(arg), "%s", value ? value : "");
+	config_defaults(&probe);
+	if (parse_option(&probe, o->id, value ? arg : NULL) < 0)
+		return true;
+	return !config_unimplemented(&probe, buf, sizeof(buf));
+}
+
+/* NULL when implemented, else what --help says about it. */
+static const char *option_unimplemented_note(const struct option_def *o)
+{
+	const char *sample = option_sample(o->id);
+
+	if (o->has_arg == required_argument && !sample)
+		return NULL;
+	if (value_implemented(o, sample))
+		return NULL;
+	/* --posix-acl=never, --inode-file-handles=never: the default works. */
+	if (o->arg && strncmp(o->arg, "never|", 6) == 0 &&
+	    value_implemented(o, "never"))
+		return "(only 'never' is implemented in this version)";
+	return "(not implemented in this version)";
+}
+
 static void usage_option(FILE *out, const struct option_def *o)
 {
 	char lhs[96];
@@ -265,12 +317,14 @@ static void usage_option(FILE *out, const struct option_def *o)
 		h = nl + 1;
 	}
 	fprintf(out, "%s\n", h);
+	if (option_unimplemented_note(o))
+		fprintf(out, "%-30s%s\n", "", option_unimplemented_note(o));
 }
 
 void config_usage(FILE *out, const char *argv0)
 {
 	fprintf(out,
-		"Usage: %s --shared-dir=DIR (--socket-path=PATH | --fd=N | socket activation) [OPTIONS]\n"
+		"Usage: %s --shared-dir=DIR [--socket-path=PATH | --fd=N] [OPTIONS]\n"
 		"\n"
 		"Serve DIR to a virtual machine over virtio-fs (vhost-user-fs back-end).\n"
 		"\n", argv0);
@@ -282,7 +336,7 @@ void config_usage(FILE *out, const char *argv0)
 		size_t len = strlen(o_items[i].name) + (o_items[i].has_value ? 2 : 0);
 
 		if (col + len + 2 > 78) {
-			fprintf(out, "\n%-30s", "");
+			fprintf(out, "\n%-29s", "");
 			col = 30;
 		}
 		fprintf(out, " %s%s%s", o_items[i].name,
@@ -294,7 +348,7 @@ void config_usage(FILE *out, const char *argv0)
 		"  -d                          debug logging (--log-level=debug)\n"
 		"  -f                          accepted: vfsd always runs in the foreground\n"
 		"\n"
-		"Options marked (not implemented) are refused by this version.\n"
+		"Options not implemented in this version are refused, never ignored.\n"
 		"See vfsd(8).\n");
 }
 
@@ -385,10 +439,6 @@ static int parse_log_level(const char *s, enum log_level *out)
 
 static int parse_inode_fh(const char *s, enum inode_fh_mode *out)
 {
-	/* Without a value: virtiofsd's clap default_missing_value is absent,
-	 * so "--inode-file-handles" alone is an error there; be as strict. */
-	if (!s)
-		return bad("--inode-file-handles", "", "expected never, prefer or mandatory");
 	if (strcmp(s, "fallback") == 0) {	/* deprecated alias */
 		*out = INODE_FH_PREFER;
 		return 0;
@@ -510,11 +560,16 @@ static int parse_option(struct config *cfg, int opt, char *arg)
 	case OPT_READONLY: cfg->readonly = true; break;
 	case OPT_XATTR: cfg->xattr = true; break;
 	case OPT_NO_XATTR: cfg->xattr = false; break;
-	case OPT_XATTRMAP:
-		if (!*arg)
-			return bad("--xattrmap", arg, "empty");
+	case OPT_XATTRMAP: {
+		struct xattrmap *map;
+		char why[128];
+
+		if (xattrmap_parse(arg, &map, why, sizeof(why)) < 0)
+			return bad("--xattrmap", arg, why);
+		xattrmap_free(map);
 		cfg->xattrmap = arg;
 		break;
+	}
 	case OPT_POSIX_ACL:
 		return parse_negotiation("--posix-acl", arg, &cfg->posix_acl);
 	case OPT_NO_POSIX_ACL: cfg->posix_acl = NEGOTIATE_NEVER; break;
@@ -604,18 +659,36 @@ static int parse_o_item(struct config *cfg, char *item)
 	return bad("-o option", item, "not supported by this version of vfsd");
 }
 
+/*
+ * Split on ',' in place; ",," is a literal comma, the way QEMU option
+ * strings escape it (libvirt writes "source=/a,,b" for the path "/a,b").
+ */
 static int parse_o(struct config *cfg, char *list)
 {
-	char *save = NULL;
+	char *item = list, *out = list;
 	int ret;
 
-	for (char *item = strtok_r(list, ",", &save); item;
-	     item = strtok_r(NULL, ",", &save)) {
-		ret = parse_o_item(cfg, item);
-		if (ret < 0)
-			return ret;
+	for (char *in = list;; in++) {
+		if (*in == ',' && in[1] == ',') {
+			*out++ = *in++;
+			continue;
+		}
+		if (*in != ',' && *in != '\0') {
+			*out++ = *in;
+			continue;
+		}
+		bool last = *in == '\0';
+
+		*out = '\0';
+		if (*item) {
+			ret = parse_o_item(cfg, item);
+			if (ret < 0)
+				return ret;
+		}
+		if (last)
+			return 0;
+		item = out = in + 1;
 	}
-	return 0;
 }
 
 static void config_defaults(struct config *cfg)
@@ -649,8 +722,6 @@ static const char *config_unimplemented(const struct config *cfg,
 	if (cfg->inode_file_handles != INODE_FH_NEVER)
 		REFUSE("--inode-file-handles=%s",
 		       inode_fh_names[cfg->inode_file_handles]);
-	if (cfg->xattrmap)
-		REFUSE("--xattrmap");
 	if (cfg->posix_acl != NEGOTIATE_NEVER)
 		REFUSE("--posix-acl=%s", negotiation_names[cfg->posix_acl]);
 	if (cfg->posix_acl_create_fallback)
@@ -659,8 +730,6 @@ static const char *config_unimplemented(const struct config *cfg,
 		REFUSE("--security-label=%s", negotiation_names[cfg->security_label]);
 	if (cfg->announce_submounts)
 		REFUSE("--announce-submounts");
-	if (cfg->killpriv_v2)
-		REFUSE("--killpriv-v2");
 	if (cfg->preserve_noatime)
 		REFUSE("--preserve-noatime");
 	if (cfg->uid_map.n)
@@ -699,6 +768,12 @@ static int config_check(const struct config *cfg)
 	if (cfg->socket_path && cfg->listen_fd >= 0) {
 		fprintf(stderr, "vfsd: error: --socket-path and --fd are mutually exclusive\n");
 		return -EINVAL;
+	}
+	if (cfg->modcaps) {
+		uint64_t add, drop;
+
+		if (sandbox_parse_modcaps(cfg->modcaps, &add, &drop) < 0)
+			return -EINVAL;
 	}
 	if (cfg->socket_group && !cfg->socket_path) {
 		fprintf(stderr, "vfsd: error: --socket-group needs --socket-path\n");

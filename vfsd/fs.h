@@ -65,6 +65,9 @@ struct fs_entry {
 #define FS_SET_ATIME_NOW  (1u << 6)
 #define FS_SET_MTIME_NOW  (1u << 7)
 #define FS_SET_CTIME      (1u << 8)
+/* Clear setuid, and setgid when group-executable, as an unprivileged
+ * truncate (with FS_SET_SIZE), chown (with FS_SET_UID/GID) or, alone, an
+ * O_TRUNC open would (HANDLE_KILLPRIV_V2).  Ignored with FS_SET_MODE. */
 #define FS_SET_KILL_SUIDGID (1u << 9)
 
 struct fs_setattr {
@@ -144,6 +147,13 @@ struct fs_ops {
 		      const char *name, mode_t mode, int flags, mode_t umask,
 		      struct fs_entry *out, uint64_t *fh,
 		      uint32_t *open_flags);
+	/* O_TMPFILE: an unnamed regular file in directory parent, open with
+	 * flags (O_EXCL: never linkable), its node in out (lookup count 1,
+	 * nlink 0); LINK later gives it a name.  Like create otherwise. */
+	int (*tmpfile)(void *fs, const struct fs_ctx *ctx, uint64_t parent,
+		       mode_t mode, int flags, mode_t umask,
+		       struct fs_entry *out, uint64_t *fh,
+		       uint32_t *open_flags);
 	int (*release)(void *fs, uint64_t nodeid, uint64_t fh);
 	int (*flush)(void *fs, uint64_t nodeid, uint64_t fh);
 	int (*fsync)(void *fs, uint64_t nodeid, uint64_t fh, bool datasync);

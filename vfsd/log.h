@@ -23,7 +23,22 @@ void log_set_level(enum log_level level);
 enum log_level log_get_level(void);
 /* Parse "error|warn|info|debug|trace|off"; -EINVAL when unknown. */
 int log_parse_level(const char *name, enum log_level *out);
+/*
+ * Choose where messages go: syslog when `on`, else the systemd journal
+ * (natively, with structured fields) when stderr is connected to it
+ * (JOURNAL_STREAM names stderr's device:inode), else stderr.
+ */
 void log_use_syslog(bool on);
+/* True when messages go natively to the journal. */
+bool log_to_journal(void);
+
+/*
+ * Context attached to every message sent to the journal as a structured
+ * field, e.g. log_set_field("VFSD_SHARE", "/srv/share") or
+ * log_set_field("VFSD_FRONTEND_PID", "1234").  name: upper case, digits and
+ * '_' (journal field rules); value NULL removes the field.  Thread-safe.
+ */
+void log_set_field(const char *name, const char *value);
 
 void log_msg(enum log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

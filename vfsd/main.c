@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/eventfd.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -29,10 +30,13 @@
 #include "vfsd/sandbox.h"
 #include "vfsd/server.h"
 #include "vfsd/uring.h"
+#include "vfsd/xattrmap.h"
 #include "vfsd/vq_transport.h"
 #include "vhost-user/vu.h"
 
 #define MAX_WRITE (1u << 20)
+/* --xattrmap, parsed once; global so that it stays reachable until exit. */
+static struct xattrmap *xmap;
 /* Like virtiofsd's default --rlimit-nofile. */
 #define FD_LIMIT_WANTED 1048576
 
@@ -211,6 +215,24 @@ static int wait_for_frontend(int listen_fd, int stop_fd, int64_t deadline)
 	}
 }
 
+/* Journal entries about a connection name its hypervisor (log_set_field). */
+static void log_frontend_pid(int conn)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	char pid[16];
+
+	if (conn < 0) {
+		log_set_field("VFSD_FRONTEND_PID", NULL);
+		return;
+	}
+	if (getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 &&
+	    cred.pid > 0) {
+		snprintf(pid, sizeof(pid), "%d", (int)cred.pid);
+		log_set_field("VFSD_FRONTEND_PID", pid);
+	}
+}
+
 static int serve(struct server *srv, const struct config *cfg, int listen_fd,
 		 int stop_fd)
 {
@@ -231,15 +253,53 @@ static int serve(struct server *srv, const struct config *cfg, int listen_fd,
 		}
 		if (conn < 0)
 			return log_error_errno(conn, "accepting a connection");
+		log_frontend_pid(conn);
 		log_info("hypervisor connected");
 		r = vq_transport_serve(srv, conn, stop_fd, cfg->request_queues);
 		close(conn);
 		if (r == 1)
 			return 0;	/* signal: stop */
 		log_info("hypervisor disconnected%s", r < 0 ? " after an error" : "");
+		log_frontend_pid(-1);
 		if (cfg->exit_on_disconnect)
 			return 0;
 	}
+}
+
+/* --mount: the /dev/fuse transport instead of the vhost-user socket (for
+ * tests; no sandbox).  A mount that cannot be set up exits like a socket
+ * that cannot (EXIT_SOCKET). */
+static int serve_fusedev(struct server *srv, struct pt_fs *fs,
+			 const struct config *cfg)
+{
+	struct fusedev_config fc = {
+		.mountpoint = cfg->mount,
+		.max_write = MAX_WRITE,
+	};
+	bool mounted;
+	int r;
+
+	r = fusedev_serve(srv, &fc, &mounted);
+	server_free(srv);
+	pt_free(fs);
+	if (!mounted)
+		return EXIT_SOCKET;
+	return r < 0 ? EXIT_RUNTIME : EXIT_OK;
+}
+
+/* The passthrough layer opens the directory O_PATH, which needs no
+ * permission on it: find out now, not at the guest's first LOOKUP. */
+static int check_shared_dir(const char *dir)
+{
+	struct stat st;
+
+	if (stat(dir, &st) < 0)
+		return -errno;
+	if (!S_ISDIR(st.st_mode))
+		return -ENOTDIR;
+	if (access(dir, R_OK | X_OK) < 0)
+		return -errno;
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -270,6 +330,7 @@ int main(int argc, char **argv)
 	}
 	log_set_level(cfg.log_level);
 	log_use_syslog(cfg.syslog);
+	log_set_field("VFSD_SHARE", cfg.shared_dir);
 	uring_force_fallback(!cfg.io_uring);
 	raise_fd_limit(cfg.rlimit_nofile);
 	/* A SIGTERM during start-up stays pending until we can honour it. */
@@ -278,9 +339,12 @@ int main(int argc, char **argv)
 	struct pt_config ptcfg = {
 		.shared_dir = cfg.shared_dir,
 		.allow_direct_io = cfg.allow_direct_io,
-		.xattr = cfg.xattr,
+		/* --xattrmap implies --xattr, as in virtiofsd. */
+		.xattr = cfg.xattr || cfg.xattrmap,
 	};
-	r = pt_new(&fs, &ptcfg);
+	r = check_shared_dir(cfg.shared_dir);
+	if (r == 0)
+		r = pt_new(&fs, &ptcfg);
 	if (r < 0) {
 		log_error_errno(r, "shared directory '%s'", cfg.shared_dir);
 		return EXIT_SHARED_DIR;
@@ -293,8 +357,22 @@ int main(int argc, char **argv)
 		.writeback = cfg.writeback,
 		.readdirplus = cfg.readdirplus,
 		.readonly = cfg.readonly,
+		.killpriv_v2 = cfg.killpriv_v2,
 		.on_init = vq_transport_on_init,
 	};
+	/* Checked by config_parse(): only memory can fail here.  Lives as
+	 * long as the process (the engine points at it). */
+	if (cfg.xattrmap) {
+		char why[128];
+
+		r = xattrmap_parse(cfg.xattrmap, &xmap, why, sizeof(why));
+		if (r < 0) {
+			log_error("--xattrmap: %s", why);
+			pt_free(fs);
+			return EXIT_USAGE;
+		}
+		sc.xattrmap = xmap;
+	}
 	set_cache_policy(&sc, cfg.cache);
 	r = server_new(&srv, &sc);
 	if (r < 0) {
@@ -302,6 +380,11 @@ int main(int argc, char **argv)
 		pt_free(fs);
 		return EXIT_RUNTIME;
 	}
+
+	/* Before the sandbox hides the notify socket's path. */
+	notify_init();
+	if (cfg.mount)
+		return serve_fusedev(srv, fs, &cfg);
 
 	r = listener_open(&listener, &cfg);
 	if (r < 0) {
@@ -327,10 +410,6 @@ int main(int argc, char **argv)
 		pt_free(fs);
 		return EXIT_RUNTIME;
 	}
-
-	/* Note that listener_close unlinks the socket and lock files by path
-	 * at exit: inside the sandbox that path is gone; unlink them through
-	 * a directory fd opened in listener_open (activation.c). */
 
 	log_info("serving '%s' (cache=%s)", cfg.shared_dir,
 		 config_cache_name(cfg.cache));

@@ -500,6 +500,12 @@ static int pt_setattr(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid,
 		r = set_size(fs, node, h, in->size, kill);
 		if (r < 0)
 			goto out;
+	} else if (kill) {
+		/* After a chown (the host's own clearing does not apply to
+		 * us: we are privileged) or alone, after an O_TRUNC open. */
+		r = pt_kill_suidgid(fs, h ? h->fd : node->fd);
+		if (r < 0)
+			goto out;
 	}
 	if (in->valid & time_bits) {
 		r = set_times(fs, node, h, in);
@@ -618,6 +624,7 @@ const struct fs_ops pt_ops = {
 	.link = pt_link,
 	.open = pt_open,
 	.create = pt_create,
+	.tmpfile = pt_tmpfile,
 	.release = pt_release,
 	.flush = pt_flush,
 	.fsync = pt_fsync,

@@ -115,6 +115,9 @@ int pt_open(void *fs, const struct fs_ctx *ctx, uint64_t nodeid, int flags,
 int pt_create(void *fs, const struct fs_ctx *ctx, uint64_t parent,
 	      const char *name, mode_t mode, int flags, mode_t umask,
 	      struct fs_entry *out, uint64_t *fh, uint32_t *open_flags);
+int pt_tmpfile(void *fs, const struct fs_ctx *ctx, uint64_t parent,
+	       mode_t mode, int flags, mode_t umask, struct fs_entry *out,
+	       uint64_t *fh, uint32_t *open_flags);
 int pt_release(void *fs, uint64_t nodeid, uint64_t fh);
 int pt_flush(void *fs, uint64_t nodeid, uint64_t fh);
 int pt_fsync(void *fs, uint64_t nodeid, uint64_t fh, bool datasync);

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -133,6 +134,50 @@ out:
 	return r;
 }
 
+int pt_tmpfile(void *fsp, const struct fs_ctx *ctx, uint64_t parent,
+	       mode_t mode, int flags, mode_t umask, struct fs_entry *out,
+	       uint64_t *fh, uint32_t *open_flags)
+{
+	struct pt_fs *fs = fsp;
+	struct pt_creds creds;
+	struct inode *dir;
+	int fd, r, oflags;
+
+	r = pt_get_node(fs, parent, &dir);
+	if (r < 0)
+		return r;
+	/* The guest's O_TMPFILE carries O_DIRECTORY; O_EXCL is kept: it
+	 * makes the file unlinkable, which LINK must then refuse. */
+	oflags = (sanitize_open_flags(fs, flags) & ~O_DIRECTORY) |
+		 (flags & O_EXCL) | O_TMPFILE;
+	mode = mode & 07777 & ~(umask & 0777);
+	r = pt_creds_enter(fs, ctx, &creds);
+	if (r < 0)
+		goto out;
+	fd = openat(dir->fd, ".", oflags, mode);
+	fd = fd < 0 ? pt_errno() : fd;
+	pt_creds_leave(fs, &creds);
+	if (fd < 0) {
+		r = fd;
+		goto out;
+	}
+	r = pt_entry_from_fd(fs, fd, out);
+	if (r < 0) {
+		close(fd);
+		goto out;
+	}
+	r = handle_add(fs->handles, out->nodeid, fd, fh);
+	if (r < 0) {
+		close(fd);
+		inode_forget(fs->inodes, out->nodeid, 1);
+		goto out;
+	}
+	*open_flags = 0;
+out:
+	pt_put_node(fs, dir);
+	return r;
+}
+
 int pt_release(void *fsp, uint64_t nodeid, uint64_t fh)
 {
 	struct pt_fs *fs = fsp;
@@ -185,6 +230,63 @@ struct pt_io {
 	struct handle *h;
 };
 
+/*
+ * No malloc per READ/WRITE: each thread keeps the pt_io records it used
+ * before on a free list (a ring and its completions belong to one thread,
+ * so an I/O is freed on the thread that started it).  Bounded, and given
+ * back when the thread exits.
+ */
+#define IO_CACHE_MAX 128
+
+static __thread struct pt_io *io_cache;
+static __thread unsigned int io_cache_len;
+static pthread_key_t io_cache_key;
+static pthread_once_t io_cache_once = PTHREAD_ONCE_INIT;
+
+static void io_cache_drop(void *unused)
+{
+	while (io_cache) {
+		struct pt_io *io = io_cache;
+
+		io_cache = *(struct pt_io **)io;
+		free(io);
+	}
+	io_cache_len = 0;
+}
+
+static void io_cache_init(void)
+{
+	if (pthread_key_create(&io_cache_key, io_cache_drop) != 0)
+		io_cache_key = (pthread_key_t)-1;
+}
+
+static struct pt_io *io_alloc(void)
+{
+	struct pt_io *io = io_cache;
+
+	if (io) {
+		io_cache = *(struct pt_io **)io;
+		io_cache_len--;
+		return io;
+	}
+	pthread_once(&io_cache_once, io_cache_init);
+	return malloc(sizeof(*io));
+}
+
+static void io_free(struct pt_io *io)
+{
+	/* The key's destructor empties the list when the thread exits; it
+	 * runs only if the value is non-NULL. */
+	if (io_cache_len >= IO_CACHE_MAX || io_cache_key == (pthread_key_t)-1 ||
+	    (!io_cache && pthread_setspecific(io_cache_key, io) != 0)) {
+		free(io);
+		return;
+	}
+	*(struct pt_io **)io = io_cache;
+	io_cache = io;
+	io_cache_len++;
+}
+
 static void pt_io_complete(struct uring_op *op, int res)
 {
 	struct pt_io *io = (struct pt_io *)((char *)op -
@@ -192,7 +294,7 @@ static void pt_io_complete(struct uring_op *op, int res)
 	struct uring_op *caller = io->caller;
 
 	handle_put(io->fs->handles, io->h);
-	free(io);
+	io_free(io);
 	caller->complete(caller, res);
 }
 
@@ -203,12 +305,12 @@ static int start_io(struct pt_fs *fs, uint64_t nodeid, uint64_t fh,
 
 	if (offset < 0)         /* -1 would mean "file position" to a ring */
 		return -EINVAL;
-	io = malloc(sizeof(*io));
+	io = io_alloc();
 	if (!io)
 		return -ENOMEM;
 	io->h = handle_get(fs->handles, fh, nodeid);
 	if (!io->h) {
-		free(io);
+		io_free(io);
 		return -EBADF;
 	}
 	io->op.complete = pt_io_complete;
@@ -221,7 +323,7 @@ static int start_io(struct pt_fs *fs, uint64_t nodeid, uint64_t fh,
 static void abort_io(struct pt_io *io)
 {
 	handle_put(io->fs->handles, io->h);
-	free(io);
+	io_free(io);
 }
 
 int pt_read(void *fsp, uint64_t nodeid, uint64_t fh, off_t offset,

@@ -4,23 +4,72 @@
  *
  * Regular files and directories are reopened read-only (through
  * /proc/self/fd, like any open) and served with the f*xattr calls.  Other
- * nodes must never be opened (see pt_reopen), so they go through the path
- * /proc/self/fd/N with the following (non-l) calls: the magic link resolves
- * to the node's own inode, a symlink included, without following it
- * further.  That path needs /proc mounted inside the sandbox.
+ * nodes must never be opened (see pt_reopen), and the path calls have no
+ * *at() form on this kernel, so they go through the relative path "N" with
+ * the working directory on fs->proc_self_fd (the /proc/self/fd opened before
+ * the sandbox): the magic link resolves to the node's own inode, a symlink
+ * included, without following it further.
+ *
+ * Never the absolute "/proc/self/fd/N": under --sandbox=chroot "/" is the
+ * shared directory, so that path would name a file the guest can plant
+ * (CVE-style confusion: the xattrs of a guest-chosen file instead of the
+ * node's).  The working directory is per process, so the fchdir .. call ..
+ * fchdir-back sequence runs under one lock (as in virtiofsd); it is the rare
+ * path (xattrs of symlinks and special files, or files the daemon cannot
+ * read).
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "passthrough_int.h"
 
 struct xattr_target {
 	int fd;                 /* >= 0: use f*xattr */
-	char path[32];          /* else this path */
+	char path[PT_FD_NAME_MAX]; /* else "N" relative to proc_self_fd */
 };
+
+/* Serializes every use of the working directory (see the top). */
+static pthread_mutex_t cwd_lock = PTHREAD_MUTEX_INITIALIZER;
+/* The working directory to go back to, opened on first use (after the
+ * sandbox has put it where it stays); under cwd_lock. */
+static int saved_cwd = -1;
+
+/* Enter /proc/self/fd with cwd_lock held: 0, or -errno with it released. */
+static int cwd_enter(struct pt_fs *fs)
+{
+	int r;
+
+	pthread_mutex_lock(&cwd_lock);
+	if (saved_cwd < 0) {
+		saved_cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (saved_cwd < 0) {
+			r = pt_errno();
+			pthread_mutex_unlock(&cwd_lock);
+			return r;
+		}
+	}
+	if (fchdir(fs->proc_self_fd) < 0) {
+		r = pt_errno();
+		pthread_mutex_unlock(&cwd_lock);
+		return r;
+	}
+	return 0;
+}
+
+static void cwd_leave(void)
+{
+	/* Staying in /proc/self/fd would be harmless to the next caller (it
+	 * enters again), but a cwd elsewhere than the sandbox put it would
+	 * surprise anyone reading /proc/PID/cwd. */
+	if (fchdir(saved_cwd) < 0)
+		log_debug("xattr: cannot return to the working directory: %m");
+	pthread_mutex_unlock(&cwd_lock);
+}
 
 static int target_open(struct pt_fs *fs, uint64_t nodeid, struct inode **node,
 		       struct xattr_target *t)
@@ -37,8 +86,7 @@ static int target_open(struct pt_fs *fs, uint64_t nodeid, struct inode **node,
 		t->fd = pt_reopen(fs, *node, O_RDONLY | O_NONBLOCK);
 	/* Unreadable to a non-root daemon, or special: by path. */
 	if (t->fd < 0)
-		snprintf(t->path, sizeof(t->path), "/proc/self/fd/%d",
-			 (*node)->fd);
+		pt_fd_name((*node)->fd, t->path);
 	return 0;
 }
 
@@ -65,10 +113,12 @@ ssize_t pt_getxattr(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid,
 	r = target_open(fsp, nodeid, &node, &t);
 	if (r < 0)
 		return r;
-	if (t.fd >= 0)
+	if (t.fd >= 0) {
 		r = ret(fgetxattr(t.fd, name, size ? buf : NULL, size));
-	else
+	} else if ((r = cwd_enter(fsp)) == 0) {
 		r = ret(getxattr(t.path, name, size ? buf : NULL, size));
+		cwd_leave();
+	}
 	target_close(fsp, node, &t);
 	return r;
 }
@@ -83,10 +133,12 @@ ssize_t pt_listxattr(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid,
 	r = target_open(fsp, nodeid, &node, &t);
 	if (r < 0)
 		return r;
-	if (t.fd >= 0)
+	if (t.fd >= 0) {
 		r = ret(flistxattr(t.fd, size ? buf : NULL, size));
-	else
+	} else if ((r = cwd_enter(fsp)) == 0) {
 		r = ret(listxattr(t.path, size ? buf : NULL, size));
+		cwd_leave();
+	}
 	target_close(fsp, node, &t);
 	return r;
 }
@@ -103,11 +155,12 @@ int pt_setxattr(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid,
 	r = target_open(fsp, nodeid, &node, &t);
 	if (r < 0)
 		return r;
-	if (t.fd >= 0)
-		r = fsetxattr(t.fd, name, value, size, flags);
-	else
-		r = setxattr(t.path, name, value, size, flags);
-	r = r < 0 ? pt_errno() : 0;
+	if (t.fd >= 0) {
+		r = fsetxattr(t.fd, name, value, size, flags) < 0 ? pt_errno() : 0;
+	} else if ((r = cwd_enter(fsp)) == 0) {
+		r = setxattr(t.path, name, value, size, flags) < 0 ? pt_errno() : 0;
+		cwd_leave();
+	}
 	target_close(fsp, node, &t);
 	return r;
 }
@@ -122,11 +175,12 @@ int pt_removexattr(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid,
 	r = target_open(fsp, nodeid, &node, &t);
 	if (r < 0)
 		return r;
-	if (t.fd >= 0)
-		r = fremovexattr(t.fd, name);
-	else
-		r = removexattr(t.path, name);
-	r = r < 0 ? pt_errno() : 0;
+	if (t.fd >= 0) {
+		r = fremovexattr(t.fd, name) < 0 ? pt_errno() : 0;
+	} else if ((r = cwd_enter(fsp)) == 0) {
+		r = removexattr(t.path, name) < 0 ? pt_errno() : 0;
+		cwd_leave();
+	}
 	target_close(fsp, node, &t);
 	return r;
 }

@@ -24,6 +24,9 @@
  *   - A READDIR(PLUS) buffer too small for the first entry is -EINVAL:
  *     an empty reply would mean end of directory.
  *   - Request extensions (total_extlen) are skipped: none is negotiated.
+ *   - With HANDLE_KILLPRIV_V2, OPEN/CREATE with O_TRUNC and
+ *     FUSE_OPEN_KILL_SUIDGID become open + SETATTR(FS_SET_KILL_SUIDGID
+ *     alone) on the new handle: fs.h's open stays as it is.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -121,6 +124,9 @@ static const struct srv_op op_table[] = {
 	   sizeof(struct fuse_copy_file_range_in),
 	   sizeof(struct fuse_write_out), OP_MODIFY),
 	OP(FUSE_SYNCFS, srv_do_syncfs, 0, 0, 0),
+	OP(FUSE_TMPFILE, srv_do_tmpfile, sizeof(struct fuse_create_in),
+	   sizeof(struct fuse_entry_out) + sizeof(struct fuse_open_out),
+	   OP_MODIFY),
 };
 
 #define OP_TABLE_SIZE (sizeof(op_table) / sizeof(op_table[0]))
@@ -181,6 +187,10 @@ static uint64_t offered_flags(const struct server *srv)
 		f |= FUSE_DO_READDIRPLUS | FUSE_READDIRPLUS_AUTO;
 	if (srv->cfg.writeback)
 		f |= FUSE_WRITEBACK_CACHE;
+	/* The guest kernel then leaves setuid/setgid clearing on write,
+	 * truncate and chown to us (its own attempt would race ours). */
+	if (srv->cfg.killpriv_v2)
+		f |= FUSE_HANDLE_KILLPRIV_V2;
 	return f;
 }
 
@@ -249,6 +259,7 @@ static int do_init(struct rq *r)
 
 	info.proto_minor = in.minor;
 	info.writeback_cache = !!(agreed & FUSE_WRITEBACK_CACHE);
+	info.killpriv_v2 = !!(agreed & FUSE_HANDLE_KILLPRIV_V2);
 
 	pthread_mutex_lock(&srv->lock);
 	/* A second INIT is a rebooted guest: drop everything it held. */
@@ -265,6 +276,8 @@ static int do_init(struct rq *r)
 	pthread_mutex_unlock(&srv->lock);
 	if (ret < 0)
 		return ret;
+	if (srv->cfg.on_init)
+		srv->cfg.on_init(srv->cfg.on_init_arg);
 
 	ret = srv_reply(r->req, &out, sizeof(out), NULL, 0);
 	if (ret < 0)

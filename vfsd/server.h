@@ -21,6 +21,7 @@
 #include "uring.h"
 
 struct server;
+struct xattrmap;
 
 struct server_config {
 	const struct fs_ops *ops;
@@ -33,6 +34,15 @@ struct server_config {
 	bool readonly;             /* refuse every modifying opcode: -EROFS */
 	bool direct_io;            /* FOPEN_DIRECT_IO on every open (cache=never) */
 	bool keep_cache;           /* FOPEN_KEEP_CACHE on open (cache=always) */
+	bool killpriv_v2;          /* offer FUSE_HANDLE_KILLPRIV_V2 */
+	/* --xattrmap (xattrmap.h), NULL: names pass unchanged.  Applied here,
+	 * so every filesystem and transport gets it; owned by the caller. */
+	const struct xattrmap *xattrmap;
+	/* Optional: called after each successful FUSE_INIT (on the thread that
+	 * handled it, before the reply is sent), so that the transport can
+	 * tell a new guest session (e.g. a rebooted guest) apart. */
+	void (*on_init)(void *arg);
+	void *on_init_arg;
 };
 
 /*

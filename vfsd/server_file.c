@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "server_internal.h"
+#include "xattrmap.h"
 
 #define container_of(ptr, type, member) \
 	((type *)((char *)(ptr) - offsetof(type, member)))
@@ -27,6 +28,29 @@
 static bool open_writes(uint32_t flags)
 {
 	return (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
+}
+
+/*
+ * HANDLE_KILLPRIV_V2: an O_TRUNC open by a caller without CAP_FSETID must
+ * clear setuid/setgid, which the kernel leaves to us.  Done as a SETATTR
+ * carrying only FS_SET_KILL_SUIDGID on the new handle; on failure the open
+ * is undone (the file stays truncated, as a failed chmod after a local
+ * truncate would leave it).
+ */
+static int open_kill_suidgid(struct rq *r, uint64_t nodeid, uint64_t fh,
+			     uint32_t flags, uint32_t kill_flags)
+{
+	struct fs_setattr sa = {
+		.valid = FS_SET_KILL_SUIDGID, .has_fh = true, .fh = fh,
+	};
+	struct stat st;
+
+	if (!(SRV_STATE_FLAGS(r->state) & FUSE_HANDLE_KILLPRIV_V2) ||
+	    !(kill_flags & FUSE_OPEN_KILL_SUIDGID) || !(flags & O_TRUNC))
+		return 0;
+	if (!SRV_OPS(r)->setattr)
+		return 0;
+	return SRV_OPS(r)->setattr(SRV_FS(r), &r->ctx, nodeid, &sa, &st);
 }
 
 static uint32_t open_reply_flags(const struct rq *r, uint32_t fs_flags)
@@ -55,6 +79,12 @@ int srv_do_open(struct rq *r)
 			       &fh, &open_flags);
 	if (ret < 0)
 		return ret;
+	ret = open_kill_suidgid(r, r->in.nodeid, fh, in.flags, in.open_flags);
+	if (ret < 0) {
+		if (SRV_OPS(r)->release)
+			SRV_OPS(r)->release(SRV_FS(r), r->in.nodeid, fh);
+		return ret;
+	}
 	out.fh = fh;
 	out.open_flags = open_reply_flags(r, open_flags);
 	ret = srv_reply(r->req, &out, sizeof(out), NULL, 0);
@@ -63,12 +93,32 @@ int srv_do_open(struct rq *r)
 	return ret;
 }
 
+/* The CREATE/TMPFILE reply; a reply that cannot be sent gives the node and
+ * the handle back, so nothing leaks. */
+static int reply_created(struct rq *r, const struct fs_entry *e, uint64_t fh,
+			 uint32_t open_flags)
+{
+	struct fuse_entry_out eout;
+	struct fuse_open_out oout = { 0 };
+	int ret;
+
+	srv_fill_entry(r->srv, &eout, e);
+	oout.fh = fh;
+	oout.open_flags = open_reply_flags(r, open_flags);
+	ret = srv_reply(r->req, &eout, sizeof(eout), &oout, sizeof(oout));
+	if (ret < 0) {
+		if (SRV_OPS(r)->release)
+			SRV_OPS(r)->release(SRV_FS(r), e->nodeid, fh);
+		if (e->nodeid && SRV_OPS(r)->forget)
+			SRV_OPS(r)->forget(SRV_FS(r), e->nodeid, 1);
+	}
+	return ret;
+}
+
 int srv_do_create(struct rq *r)
 {
 	struct argp a = srv_argp(r, sizeof(struct fuse_create_in));
 	struct fuse_create_in in;
-	struct fuse_entry_out eout;
-	struct fuse_open_out oout = { 0 };
 	struct fs_entry e = { 0 };
 	uint32_t open_flags = 0;
 	uint64_t fh = 0;
@@ -86,17 +136,41 @@ int srv_do_create(struct rq *r)
 				 &open_flags);
 	if (ret < 0)
 		return ret;
-	srv_fill_entry(r->srv, &eout, &e);
-	oout.fh = fh;
-	oout.open_flags = open_reply_flags(r, open_flags);
-	ret = srv_reply(r->req, &eout, sizeof(eout), &oout, sizeof(oout));
+	ret = open_kill_suidgid(r, e.nodeid, fh, in.flags, in.open_flags);
 	if (ret < 0) {
 		if (SRV_OPS(r)->release)
 			SRV_OPS(r)->release(SRV_FS(r), e.nodeid, fh);
 		if (e.nodeid && SRV_OPS(r)->forget)
 			SRV_OPS(r)->forget(SRV_FS(r), e.nodeid, 1);
+		return ret;
 	}
-	return ret;
+	return reply_created(r, &e, fh, open_flags);
+}
+
+/*
+ * FUSE_TMPFILE (7.37): arguments like CREATE, but the name the kernel sends
+ * is its placeholder for an unnamed dentry ("/"): ignored, never used.
+ */
+int srv_do_tmpfile(struct rq *r)
+{
+	struct fuse_create_in in;
+	struct fs_entry e = { 0 };
+	uint32_t open_flags = 0;
+	uint64_t fh = 0;
+	int ret;
+
+	memcpy(&in, r->arg, sizeof(in));
+	if (!SRV_OPS(r)->tmpfile)
+		return -ENOSYS;
+	/* O_TMPFILE without write access is refused by open(2) itself. */
+	if ((in.flags & O_ACCMODE) == O_RDONLY)
+		return -EINVAL;
+	ret = SRV_OPS(r)->tmpfile(SRV_FS(r), &r->ctx, r->in.nodeid, in.mode,
+				  (int)in.flags, in.umask, &e, &fh,
+				  &open_flags);
+	if (ret < 0)
+		return ret;
+	return reply_created(r, &e, fh, open_flags);
 }
 
 /* ---- READ / WRITE ----------------------------------------------------- */
@@ -362,6 +436,22 @@ static int reply_xattr(struct rq *r, uint32_t size, ssize_t ret,
 	return srv_reply(r->req, buf, (size_t)ret, NULL, 0);
 }
 
+/* A guest xattr name to the host's under --xattrmap (into buf), or as is. */
+static int map_name(const struct rq *r, const char **name,
+		    char buf[XATTRMAP_NAME_MAX + 1])
+{
+	int ret;
+
+	if (!r->srv->cfg.xattrmap)
+		return 0;
+	ret = xattrmap_to_host(r->srv->cfg.xattrmap, *name, buf,
+			       XATTRMAP_NAME_MAX + 1);
+	if (ret < 0)
+		return ret;
+	*name = buf;
+	return 0;
+}
+
 /* Room for a value: what the guest asked for, no more than Linux allows
  * and than the reply buffer holds. */
 static size_t xattr_cap(const struct rq *r, uint32_t size)
@@ -376,6 +466,7 @@ int srv_do_getxattr(struct rq *r)
 {
 	struct argp a = srv_argp(r, sizeof(struct fuse_getxattr_in));
 	struct fuse_getxattr_in in;
+	char mapped[XATTRMAP_NAME_MAX + 1];
 	const char *name;
 	void *buf = NULL;
 	size_t cap = 0;
@@ -388,6 +479,9 @@ int srv_do_getxattr(struct rq *r)
 		return rc;
 	if (!SRV_OPS(r)->getxattr)
 		return -ENOSYS;
+	rc = map_name(r, &name, mapped);
+	if (rc < 0)
+		return rc;
 	if (in.size) {
 		/* Size 0 would ask the filesystem for the size instead. */
 		cap = xattr_cap(r, in.size);
@@ -402,6 +496,42 @@ int srv_do_getxattr(struct rq *r)
 	rc = reply_xattr(r, in.size, ret, buf, cap);
 	free(buf);
 	return rc;
+}
+
+/* LISTXATTR under --xattrmap: the host's whole list, translated (names
+ * hidden, prefixes stripped), so even the size query needs the list.  A list
+ * that grows between the two calls is asked for again, a few times. */
+static ssize_t list_mapped(struct rq *r, char *out, size_t cap)
+{
+	ssize_t size, n;
+	char *host;
+
+	for (int tries = 0; tries < 3; tries++) {
+		size = SRV_OPS(r)->listxattr(SRV_FS(r), &r->ctx, r->in.nodeid,
+					     NULL, 0);
+		if (size <= 0)
+			return size;
+		if (size > (ssize_t)SRV_XATTR_SIZE_MAX)
+			size = SRV_XATTR_SIZE_MAX;
+		host = malloc((size_t)size);
+		if (!host)
+			return -ENOMEM;
+		n = SRV_OPS(r)->listxattr(SRV_FS(r), &r->ctx, r->in.nodeid,
+					  host, (size_t)size);
+		if (n >= 0) {
+			/* -ERANGE here: the guest's buffer is short. */
+			n = xattrmap_list_to_guest(r->srv->cfg.xattrmap, host,
+						   (size_t)n, out, cap);
+			free(host);
+			return n;
+		}
+		free(host);
+		if (n != -ERANGE)
+			return n;
+		if (size == (ssize_t)SRV_XATTR_SIZE_MAX)
+			return -E2BIG;  /* larger than Linux allows */
+	}
+	return -ERANGE;
 }
 
 int srv_do_listxattr(struct rq *r)
@@ -424,7 +554,11 @@ int srv_do_listxattr(struct rq *r)
 		if (!buf)
 			return -ENOMEM;
 	}
-	ret = SRV_OPS(r)->listxattr(SRV_FS(r), &r->ctx, r->in.nodeid, buf, cap);
+	if (r->srv->cfg.xattrmap)
+		ret = list_mapped(r, buf, cap);
+	else
+		ret = SRV_OPS(r)->listxattr(SRV_FS(r), &r->ctx, r->in.nodeid,
+					    buf, cap);
 	rc = reply_xattr(r, in.size, ret, buf, cap);
 	free(buf);
 	return rc;
@@ -436,6 +570,7 @@ int srv_do_setxattr(struct rq *r)
 	size_t hdr = ext ? sizeof(struct fuse_setxattr_in) :
 		     FUSE_COMPAT_SETXATTR_IN_SIZE;
 	struct fuse_setxattr_in in = { 0 };
+	char mapped[XATTRMAP_NAME_MAX + 1];
 	struct argp a;
 	const char *name;
 	uint8_t *buf;
@@ -471,6 +606,9 @@ int srv_do_setxattr(struct rq *r)
 		ret = -EINVAL;
 		goto out;
 	}
+	ret = map_name(r, &name, mapped);
+	if (ret < 0)
+		goto out;
 	ret = SRV_OPS(r)->setxattr(SRV_FS(r), &r->ctx, r->in.nodeid, name,
 				   buf + (rest - in.size), in.size,
 				   (int)in.flags);
@@ -484,6 +622,7 @@ out:
 int srv_do_removexattr(struct rq *r)
 {
 	struct argp a = srv_argp(r, 0);
+	char mapped[XATTRMAP_NAME_MAX + 1];
 	const char *name;
 	int ret;
 
@@ -492,6 +631,9 @@ int srv_do_removexattr(struct rq *r)
 		return ret;
 	if (!SRV_OPS(r)->removexattr)
 		return -ENOSYS;
+	ret = map_name(r, &name, mapped);
+	if (ret < 0)
+		return ret;
 	ret = SRV_OPS(r)->removexattr(SRV_FS(r), &r->ctx, r->in.nodeid, name);
 	if (ret < 0)
 		return ret;

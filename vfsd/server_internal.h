@@ -121,6 +121,7 @@ int srv_do_access(struct rq *r);
 
 int srv_do_open(struct rq *r);
 int srv_do_create(struct rq *r);
+int srv_do_tmpfile(struct rq *r);
 int srv_do_read(struct rq *r);
 int srv_do_write(struct rq *r);
 int srv_do_release(struct rq *r);

@@ -15,6 +15,7 @@
 #include <poll.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -26,10 +27,13 @@
 struct fallback_poll {
 	int fd;
 	struct uring_op *op;
+	uint64_t *rbuf;         /* uring_read_eventfd: read it when it fires */
 };
 
 struct uring {
 	bool async;
+	bool no_skip;           /* the kernel refused IOSQE_CQE_SKIP_SUCCESS */
+	bool inline_io;         /* uring_set_inline */
 	unsigned int inflight;
 	struct io_uring ring;
 	struct fallback_poll polls[FALLBACK_MAX_POLLS];
@@ -44,6 +48,52 @@ void uring_force_fallback(bool force)
 	atomic_store(&force_fallback, force);
 }
 
+/*
+ * The only operations a vfsd ring may run.  seccomp cannot see what is
+ * submitted through io_uring (an IORING_OP_OPENAT or CONNECT would bypass
+ * the syscall filter), so the ring itself refuses everything else: the cqe
+ * of any other opcode is -EACCES.  sqe flags (IOSQE_*) are refused too.
+ * Add an opcode here when a submit function below starts using it.
+ */
+static const uint8_t allowed_ops[] = {
+	IORING_OP_READV,        /* uring_readv */
+	IORING_OP_WRITEV,       /* uring_writev */
+	IORING_OP_FSYNC,        /* uring_fsync */
+	IORING_OP_POLL_ADD,     /* uring_poll_in */
+	IORING_OP_READ,         /* uring_read_eventfd */
+	IORING_OP_WRITE,        /* uring_write_eventfd */
+};
+
+int uring_ring_init(struct io_uring *ring, unsigned int entries)
+{
+	/* One more entry: the sqe flags allowed (see uring_write_eventfd). */
+	struct io_uring_restriction res[sizeof(allowed_ops) + 1] = { 0 };
+	int ret;
+
+	/* Created disabled: nothing can be submitted before the restrictions
+	 * are in place. */
+	ret = io_uring_queue_init(entries, ring, IORING_SETUP_R_DISABLED);
+	if (ret < 0)
+		return ret;
+	for (size_t i = 0; i < sizeof(allowed_ops); i++) {
+		res[i].opcode = IORING_RESTRICTION_SQE_OP;
+		res[i].sqe_op = allowed_ops[i];
+	}
+	res[sizeof(allowed_ops)].opcode = IORING_RESTRICTION_SQE_FLAGS_ALLOWED;
+	res[sizeof(allowed_ops)].sqe_flags = IOSQE_CQE_SKIP_SUCCESS;
+	/* The raw syscall: Debian's liburing 2.3 declares
+	 * io_uring_register_restrictions() but its .so does not export it. */
+	if (syscall(SYS_io_uring_register, ring->ring_fd,
+		    IORING_REGISTER_RESTRICTIONS, res, sizeof(allowed_ops) + 1) < 0 ||
+	    syscall(SYS_io_uring_register, ring->ring_fd,
+		    IORING_REGISTER_ENABLE_RINGS, NULL, 0) < 0) {
+		ret = -errno;
+		io_uring_queue_exit(ring);
+		return ret;
+	}
+	return 0;
+}
+
 int uring_new(struct uring **out, unsigned int entries)
 {
 	struct uring *r = calloc(1, sizeof(*r));
@@ -52,7 +102,7 @@ int uring_new(struct uring **out, unsigned int entries)
 	if (!r)
 		return -ENOMEM;
 	if (!atomic_load(&force_fallback)) {
-		ret = io_uring_queue_init(entries, &r->ring, 0);
+		ret = uring_ring_init(&r->ring, entries);
 		if (ret == 0) {
 			r->async = true;
 			*out = r;
@@ -100,6 +150,20 @@ static int complete_inline(struct uring_op *op, ssize_t res)
 	return 0;
 }
 
+void uring_set_inline(struct uring *r, bool on)
+{
+	r->inline_io = on;
+}
+
+static size_t iov_total(const struct iovec *iov, unsigned int iovcnt)
+{
+	size_t n = 0;
+
+	for (unsigned int i = 0; i < iovcnt; i++)
+		n += iov[i].iov_len;
+	return n;
+}
+
 int uring_readv(struct uring *r, struct uring_op *op, int fd,
 		const struct iovec *iov, unsigned int iovcnt, off_t offset)
 {
@@ -107,6 +171,17 @@ int uring_readv(struct uring *r, struct uring_op *op, int fd,
 
 	if (!r->async)
 		return complete_inline(op, preadv(fd, iov, (int)iovcnt, offset));
+	if (r->inline_io) {
+		/* Only what the page cache holds: a read that would block
+		 * (or comes back short: maybe partly cached, maybe EOF) goes
+		 * through the ring, so that it cannot stall the queue. */
+		ssize_t n = preadv2(fd, iov, (int)iovcnt, offset, RWF_NOWAIT);
+
+		if (n >= 0 && (size_t)n == iov_total(iov, iovcnt))
+			return complete_inline(op, n);
+		if (n < 0 && errno != EAGAIN && errno != EOPNOTSUPP)
+			return complete_inline(op, n);
+	}
 	sqe = get_sqe(r);
 	if (!sqe)
 		return -EBUSY;
@@ -121,7 +196,7 @@ int uring_writev(struct uring *r, struct uring_op *op, int fd,
 {
 	struct io_uring_sqe *sqe;
 
-	if (!r->async)
+	if (!r->async || r->inline_io)
 		return complete_inline(op, pwritev2(fd, iov, (int)iovcnt,
 						    offset, rwf_flags));
 	sqe = get_sqe(r);
@@ -154,7 +229,7 @@ int uring_poll_in(struct uring *r, struct uring_op *op, int fd)
 	if (!r->async) {
 		if (r->npolls == FALLBACK_MAX_POLLS)
 			return -EBUSY;
-		r->polls[r->npolls++] = (struct fallback_poll){ fd, op };
+		r->polls[r->npolls++] = (struct fallback_poll){ fd, op, NULL };
 		r->inflight++;
 		return 0;
 	}
@@ -164,6 +239,69 @@ int uring_poll_in(struct uring *r, struct uring_op *op, int fd)
 	io_uring_prep_poll_add(sqe, fd, POLLIN);
 	queued(r, sqe, op);
 	return 0;
+}
+
+int uring_read_eventfd(struct uring *r, struct uring_op *op, int fd,
+		       uint64_t *buf)
+{
+	struct io_uring_sqe *sqe;
+
+	if (!r->async) {
+		if (r->npolls == FALLBACK_MAX_POLLS)
+			return -EBUSY;
+		r->polls[r->npolls++] = (struct fallback_poll){ fd, op, buf };
+		r->inflight++;
+		return 0;
+	}
+	sqe = get_sqe(r);
+	if (!sqe)
+		return -EBUSY;
+	io_uring_prep_read(sqe, fd, buf, sizeof(*buf), 0);
+	queued(r, sqe, op);
+	return 0;
+}
+
+static const uint64_t eventfd_one = 1;
+
+static void write_eventfd_now(int fd)
+{
+	/* EAGAIN: the counter is saturated, its reader will wake anyway. */
+	while (write(fd, &eventfd_one, sizeof(eventfd_one)) < 0 && errno == EINTR)
+		;
+}
+
+/*
+ * Fire and forget: IOSQE_CQE_SKIP_SUCCESS posts no completion on success,
+ * so the write neither wakes the next wait nor needs a uring_op.  A failed
+ * one comes back tagged (EVENTFD_TAG | fd in user_data) and is redone with
+ * write(2); a kernel without the flag (< 5.17) gets write(2) from then on.
+ */
+#define EVENTFD_TAG (1ull << 63)
+
+void uring_write_eventfd(struct uring *r, int fd)
+{
+	struct io_uring_sqe *sqe;
+
+	if (!r->async || r->no_skip || fd < 0) {
+		write_eventfd_now(fd);
+		return;
+	}
+	sqe = get_sqe(r);
+	if (!sqe) {
+		write_eventfd_now(fd);
+		return;
+	}
+	io_uring_prep_write(sqe, fd, &eventfd_one, sizeof(eventfd_one), 0);
+	sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+	sqe->user_data = EVENTFD_TAG | (uint32_t)fd;
+}
+
+static void eventfd_failed(struct uring *r, uint64_t data, int res)
+{
+	if (res == -EINVAL || res == -EACCES)
+		r->no_skip = true;
+	if (res != -EAGAIN)
+		write_eventfd_now((int)(uint32_t)data);
 }
 
 static int run_fallback(struct uring *r, bool wait)
@@ -191,8 +329,16 @@ static int run_fallback(struct uring *r, bool wait)
 	/* Polls added after the snapshot (none: we did not run callbacks). */
 	r->npolls = kept;
 	for (i = 0; i < nfired; i++) {
+		int res = POLLIN;
+
 		r->inflight--;
-		fired[i].op->complete(fired[i].op, POLLIN);
+		if (fired[i].rbuf) {
+			ssize_t got = read(fired[i].fd, fired[i].rbuf,
+					   sizeof(*fired[i].rbuf));
+
+			res = got < 0 ? -errno : (int)got;
+		}
+		fired[i].op->complete(fired[i].op, res);
 		done++;
 	}
 	return (int)done;
@@ -215,6 +361,14 @@ int uring_run(struct uring *r, bool wait)
 	while (io_uring_peek_cqe(&r->ring, &cqe) == 0) {
 		struct uring_op *op = io_uring_cqe_get_data(cqe);
 		int res = cqe->res;
+
+		if (cqe->user_data & EVENTFD_TAG) {
+			uint64_t data = cqe->user_data;
+
+			io_uring_cqe_seen(&r->ring, cqe);
+			eventfd_failed(r, data, res);
+			continue;
+		}
 
 		io_uring_cqe_seen(&r->ring, cqe);
 		r->inflight--;

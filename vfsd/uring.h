@@ -46,6 +46,24 @@ int uring_fsync(struct uring *ring, struct uring_op *op, int fd, bool datasync);
  * In fallback mode this is recorded and served by uring_run's poll(). */
 int uring_poll_in(struct uring *ring, struct uring_op *op, int fd);
 
+/* Read 8 bytes from an eventfd (a kick) through the ring: one wait point
+ * and no read(2) per wake-up.  *buf must stay valid until complete() runs;
+ * res is 8 or -errno.  Fallback: poll(2), then read(2). */
+int uring_read_eventfd(struct uring *ring, struct uring_op *op, int fd,
+		       uint64_t *buf);
+/* Signal an eventfd (the guest's call fd) with the next submission batch
+ * instead of a write(2) now; no completion callback (a failed write is
+ * redone with write(2)).  fd must stay open until the next uring_run.
+ * Fallback: write(2) before returning. */
+void uring_write_eventfd(struct uring *ring, int fd);
+
+/* While on, readv/writev are served by syscalls on the calling thread and
+ * complete before returning: cheaper than a ring round trip when only a
+ * few requests are waiting (chosen by measurement, bench/RESULTS.md).
+ * Reads use RWF_NOWAIT and still go through the ring when the data is not
+ * in the page cache. */
+void uring_set_inline(struct uring *ring, bool on);
+
 /* Submit what is queued, wait until at least one completion is available
  * (when wait is true), and run every available completion callback.
  * Returns the number of callbacks run, or -errno. */
@@ -53,6 +71,12 @@ int uring_run(struct uring *ring, bool wait);
 
 /* Number of submitted operations whose completion has not run yet. */
 unsigned int uring_inflight(const struct uring *ring);
+
+/* Set up a bare liburing ring the way uring_new() does: created disabled,
+ * restricted to the opcodes vfsd submits (others complete with -EACCES),
+ * then enabled.  0 or -errno.  For tests of the restriction. */
+struct io_uring;
+int uring_ring_init(struct io_uring *ring, unsigned int entries);
 
 /* Force the synchronous fallback for rings created after this call (tests,
  * and the --no-io-uring option). */

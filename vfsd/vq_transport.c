@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "activation.h"
@@ -29,8 +30,18 @@
 
 /* Requests one queue keeps in flight at most. */
 #define SLOTS_PER_QUEUE 64
-/* Ring entries: one per slot, plus the two polls. */
+/* Ring entries: one per slot, plus the kick read, the stop poll and the
+ * call write. */
 #define RING_ENTRIES 128
+/* A batch of at most this many requests is served inline (plain syscalls
+ * on the worker), a larger one through the ring, where one io_uring_enter
+ * carries the whole batch.  Measured (bench/RESULTS.md): a lone 4 KiB
+ * READ/WRITE costs the worker ~9 us of CPU inline against 11-15 us through
+ * the ring (same syscall count: the ring's submit rides on the wait); at
+ * depth 32 the ring needs 0.07 syscalls and 1.7 us per request, inline 1
+ * syscall and 3.6 us.  Two inline syscalls already cost more than one
+ * shared ring submission, hence 1. */
+#define INLINE_MAX_BATCH 1
 
 struct worker;
 
@@ -59,7 +70,9 @@ struct worker {
 	struct uring *ring;
 	struct uring_op kick_op;
 	struct uring_op stop_op;
+	bool kick_by_poll;          /* the ring cannot read the kick fd */
 	uint64_t kick_buf;
+	struct slot *batch[SLOTS_PER_QUEUE];
 };
 
 struct vq_transport {
@@ -79,33 +92,59 @@ static void request_done(struct server_req *req, size_t len)
 	w->busy--;
 }
 
+/* Signal the guest if it wants it: through the ring, so that the write
+ * rides on the io_uring_enter the worker makes next anyway. */
+static void notify_guest(struct worker *w)
+{
+	int fd;
+
+	w->need_notify = false;
+	fd = vu_queue_notify_fd(w->q);
+	if (fd >= 0)
+		uring_write_eventfd(w->ring, fd);
+}
+
+/* Pop every available chain (up to the free slots) before serving any:
+ * the batch size tells how busy the guest is. */
+static unsigned int pop_batch(struct worker *w)
+{
+	unsigned int n = 0;
+
+	while (w->free_slots && !w->stopping) {
+		struct slot *s = w->free_slots;
+
+		if (vu_queue_pop(w->q, &s->elem, s->iov, w->max_iov) <= 0)
+			break;
+		w->free_slots = s->next_free;
+		w->busy++;
+		s->req = (struct server_req){
+			.in = s->elem.in_iov, .in_cnt = s->elem.in_num,
+			.out = s->elem.out_iov, .out_cnt = s->elem.out_num,
+			.done = request_done,
+			.scratch = s->scratch, .scratch_cnt = w->max_iov,
+		};
+		w->batch[n++] = s;
+	}
+	return n;
+}
+
 /* Pop and dispatch until the ring is empty or every slot is busy. */
 static void drain_queue(struct worker *w)
 {
 	struct server *srv = w->t->srv;
-	int r;
 
 	for (;;) {
-		while (w->free_slots && !w->stopping) {
-			struct slot *s = w->free_slots;
+		unsigned int n;
 
-			r = vu_queue_pop(w->q, &s->elem, s->iov, w->max_iov);
-			if (r <= 0)
-				break;
-			w->free_slots = s->next_free;
-			w->busy++;
-			s->req = (struct server_req){
-				.in = s->elem.in_iov, .in_cnt = s->elem.in_num,
-				.out = s->elem.out_iov, .out_cnt = s->elem.out_num,
-				.done = request_done,
-				.scratch = s->scratch, .scratch_cnt = w->max_iov,
-			};
-			server_handle(srv, w->ring, &s->req);
-		}
-		if (w->need_notify) {
-			w->need_notify = false;
-			vu_queue_notify(w->q);
-		}
+		/* No kicks while we are popping anyway (EVENT_IDX: avail_event
+		 * is left behind; otherwise VRING_USED_F_NO_NOTIFY). */
+		vu_queue_disable_notification(w->q);
+		n = pop_batch(w);
+		uring_set_inline(w->ring, n <= INLINE_MAX_BATCH);
+		for (unsigned int i = 0; i < n; i++)
+			server_handle(srv, w->ring, &w->batch[i]->req);
+		if (w->need_notify)
+			notify_guest(w);
 		/* Out of slots or stopping: completions will call us again. */
 		if (!w->free_slots || w->stopping || vu_queue_broken(w->q))
 			return;
@@ -117,10 +156,17 @@ static void drain_queue(struct worker *w)
 
 static void kick_complete(struct uring_op *op, int res);
 
+/* The kick eventfd is read through the ring: the read both waits and
+ * resets the counter, so a wake-up costs no syscall of its own. */
 static void arm_kick(struct worker *w)
 {
-	int r = uring_poll_in(w->ring, &w->kick_op, vu_queue_kick_fd(w->q));
+	int fd = vu_queue_kick_fd(w->q);
+	int r;
 
+	if (w->kick_by_poll)
+		r = uring_poll_in(w->ring, &w->kick_op, fd);
+	else
+		r = uring_read_eventfd(w->ring, &w->kick_op, fd, &w->kick_buf);
 	if (r < 0)
 		log_error_errno(r, "queue %u: cannot wait for kicks", w->qidx);
 }
@@ -130,11 +176,17 @@ static void kick_complete(struct uring_op *op, int res)
 	struct worker *w = (struct worker *)((char *)op - offsetof(struct worker, kick_op));
 	ssize_t n;
 
-	if (res < 0 && res != -ECANCELED)
-		log_debug("queue %u: kick poll: %s", w->qidx, strerror(-res));
-	/* Reset the eventfd counter; the ring is then drained by the loop. */
-	n = read(vu_queue_kick_fd(w->q), &w->kick_buf, sizeof(w->kick_buf));
-	(void)n;
+	if (w->kick_by_poll) {
+		/* Reset the eventfd counter; the loop then drains the ring. */
+		n = read(vu_queue_kick_fd(w->q), &w->kick_buf, sizeof(w->kick_buf));
+		(void)n;
+	} else if (res < 0 && res != -ECANCELED) {
+		/* A kernel that cannot wait in a read of this eventfd (a
+		 * non-blocking fd on an old kernel): poll it instead. */
+		log_debug("queue %u: kick read: %s, polling instead", w->qidx,
+			  strerror(-res));
+		w->kick_by_poll = true;
+	}
 	if (!w->stopping)
 		arm_kick(w);
 }
@@ -167,6 +219,8 @@ static void *worker_main(void *arg)
 	}
 	if (w->need_notify)
 		vu_queue_notify(w->q);
+	/* A call write still queued in the ring goes out now. */
+	uring_run(w->ring, false);
 	return NULL;
 }
 
@@ -256,7 +310,74 @@ static const struct vu_ops transport_ops = {
 	.queue_stop = queue_stop,
 };
 
-/* Wait until the control socket has a message or stop_fd fired. */
+/*
+ * What the service manager is told about the current connection.  One
+ * connection is served at a time; the engine's on_init hook runs on a worker
+ * thread, hence the lock.
+ */
+static struct {
+	pthread_mutex_t lock;
+	int peer_pid;
+	unsigned int sessions;        /* FUSE_INITs on this connection */
+	struct timespec connected;
+	bool active;
+} conn_state = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static double ms_since(const struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t->tv_sec) * 1e3 +
+	       (double)(now.tv_nsec - t->tv_nsec) / 1e6;
+}
+
+void vq_transport_on_init(void *arg)
+{
+	unsigned int n;
+
+	pthread_mutex_lock(&conn_state.lock);
+	if (!conn_state.active) {
+		pthread_mutex_unlock(&conn_state.lock);
+		return;
+	}
+	n = ++conn_state.sessions;
+	if (n == 1) {
+		log_info("guest session started (FUSE_INIT) %.1f ms after the hypervisor connected",
+			 ms_since(&conn_state.connected));
+		notify_status("Serving the guest (hypervisor pid %d)",
+			      conn_state.peer_pid);
+	} else {
+		/* The old session's state was released by the engine. */
+		log_info("guest reset: new FUSE session %u, earlier guest state released",
+			 n);
+		notify_status("Serving the guest after a guest reset (hypervisor pid %d, session %u)",
+			      conn_state.peer_pid, n);
+	}
+	pthread_mutex_unlock(&conn_state.lock);
+}
+
+static void conn_state_set(bool active, int pid)
+{
+	pthread_mutex_lock(&conn_state.lock);
+	conn_state.active = active;
+	conn_state.peer_pid = pid;
+	conn_state.sessions = 0;
+	clock_gettime(CLOCK_MONOTONIC, &conn_state.connected);
+	pthread_mutex_unlock(&conn_state.lock);
+}
+
+static unsigned int running_workers(const struct vq_transport *t)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < VU_MAX_QUEUES; i++)
+		n += t->workers[i].running;
+	return n;
+}
+
+/* Wait until the control socket has a message (0) or stop_fd fired (1),
+ * pinging the service watchdog meanwhile. */
 static int wait_control(int conn_fd, int stop_fd)
 {
 	struct pollfd pfd[2] = {
@@ -265,14 +386,19 @@ static int wait_control(int conn_fd, int stop_fd)
 	};
 	int r;
 
-	do
-		r = poll(pfd, 2, -1);
-	while (r < 0 && errno == EINTR);
-	if (r < 0)
-		return -errno;
-	if (pfd[1].revents)
-		return 1;
-	return 0;
+	for (;;) {
+		notify_watchdog();
+		r = poll(pfd, 2, notify_watchdog_ms());
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -errno;
+		/* Stop first: a busy front-end must not delay shutdown. */
+		if (pfd[1].revents)
+			return 1;
+		if (pfd[0].revents)
+			return 0;
+	}
 }
 
 int vq_transport_serve(struct server *srv, int conn_fd, int stop_fd,
@@ -281,15 +407,15 @@ int vq_transport_serve(struct server *srv, int conn_fd, int stop_fd,
 	struct vq_transport t = { .srv = srv };
 	struct vu_config cfg = { .num_queues = 1 + request_queues };
 	struct vu_dev *dev;
-	int r;
+	unsigned int running = 0, now;
+	int pid, r;
 
 	r = vu_dev_new(&dev, conn_fd, &cfg, &transport_ops, &t);
 	if (r < 0)
 		return log_error_errno(r, "cannot set up the vhost-user device");
-	if (vu_dev_peer_pid(dev) > 0)
-		notify_status("Serving the hypervisor (pid %d)", vu_dev_peer_pid(dev));
-	else
-		notify_status("Serving the hypervisor");
+	pid = vu_dev_peer_pid(dev);
+	conn_state_set(true, pid);
+	notify_status("Hypervisor connected (pid %d), waiting for the guest", pid);
 	for (;;) {
 		r = wait_control(conn_fd, stop_fd);
 		if (r != 0)
@@ -301,7 +427,19 @@ int vq_transport_serve(struct server *srv, int conn_fd, int stop_fd,
 		}
 		if (r < 0)
 			break;
+		/* Every ring stopped (GET_VRING_BASE): the guest reset its
+		 * device (reboot), or the VM was paused.  A memory table
+		 * change stops and restarts within one message. */
+		now = running_workers(&t);
+		if (running && !now)
+			notify_status("Guest stopped or resetting (hypervisor pid %d)",
+				      pid);
+		running = now;
 	}
+	conn_state_set(false, 0);
+	if (r != 1)
+		notify_status("Hypervisor disconnected (pid %d)%s", pid,
+			      r < 0 ? " after an error" : "");
 	/* Stops every worker (draining in-flight I/O) before unmapping. */
 	vu_dev_free(dev);
 	server_reset(srv);

@@ -15,9 +15,15 @@ struct vq_transport;
 /* Serve one connected front-end until it disconnects or stop_fd becomes
  * readable.  Returns 0 when the front-end went away (normal: a VM shut
  * down), 1 when stop_fd fired, or -errno on a protocol error that ended the
- * connection (already logged).  Every guest resource is released before it
+ * connection (already logged).  stop_fd is polled, never read: it stays
+ * readable for the caller.  Every guest resource is released before it
  * returns; the engine is reset. */
 int vq_transport_serve(struct server *srv, int conn_fd, int stop_fd,
 		       unsigned int request_queues);
+
+/* For server_config.on_init (arg unused): tells the service manager and the
+ * log that the guest started a FUSE session on the current connection, and
+ * whether it is a guest reset (a second session on one connection). */
+void vq_transport_on_init(void *arg);
 
 #endif

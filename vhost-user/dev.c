@@ -48,6 +48,15 @@ static void queue_try_start(struct vu_dev *dev, struct vu_queue *q)
 	if (q->running || !queue_runnable(dev, q))
 		return;
 	r = vu_queue_map(q, dev->features);
+	if (r == -EAGAIN) {
+		/* Behind an IOMMU: a ring address awaits its translation (a
+		 * miss was sent); the IOTLB update retries the start. */
+		q->ring_miss = true;
+		log_debug("vhost-user: queue %u: waiting for ring translation "
+			  "of 0x%llx", q->idx, (unsigned long long)q->miss_iova);
+		return;
+	}
+	q->ring_miss = false;
 	if (r < 0) {
 		log_error_errno(r, "vhost-user: queue %u: rings not in guest memory",
 				q->idx);
@@ -96,6 +105,17 @@ static int reply_u64(struct vu_dev *dev, struct vu_msg *m, uint64_t v)
 	return vu_msg_reply(dev->sock, m, sizeof(m->p.u64));
 }
 
+/* Whether addresses behind an IOMMU can be translated: misses need the
+ * back-end channel (QEMU also insists on REPLY_ACK for IOTLB messages). */
+static bool iommu_possible(struct vu_dev *dev)
+{
+	uint64_t need = (1ull << VU_PROTOCOL_F_BACKEND_REQ) |
+			(1ull << VU_PROTOCOL_F_REPLY_ACK);
+
+	return (dev->protocol_features & need) == need &&
+	       vu_backend_ready(&dev->backend);
+}
+
 static int h_get_features(struct vu_dev *dev, struct vu_msg *m)
 {
 	return reply_u64(dev, m, dev->features_offered);
@@ -109,6 +129,16 @@ static int h_set_features(struct vu_dev *dev, struct vu_msg *m)
 		return log_error_errno(-EINVAL,
 			"vhost-user: front-end acked unoffered features 0x%llx",
 			(unsigned long long)(f & ~dev->features_offered));
+	if ((f & (1ull << VU_F_ACCESS_PLATFORM)) && !iommu_possible(dev)) {
+		/* Addresses would be IOVAs we could never translate: every
+		 * request would hang.  Refuse the connection instead. */
+		dev->fatal = true;
+		return log_error_errno(-EPROTO,
+			"vhost-user: front-end enabled VIRTIO_F_ACCESS_PLATFORM "
+			"(iommu_platform=on) without the back-end request channel "
+			"needed for IOTLB misses (protocol features BACKEND_REQ and "
+			"REPLY_ACK, then SET_BACKEND_REQ_FD); dropping the connection");
+	}
 	stop_all(dev);
 	dev->features = f;
 	start_all(dev);
@@ -144,6 +174,10 @@ static int h_reset(struct vu_dev *dev, struct vu_msg *m)
 	 * features belong to the connection and stay. */
 	reset_queues(dev);
 	dev->features = 0;
+	/* The guest starts over with its IOMMU too; misses refill this. */
+	pthread_rwlock_wrlock(&dev->iotlb.lock);
+	vu_iotlb_flush(&dev->iotlb);
+	pthread_rwlock_unlock(&dev->iotlb.lock);
 	return 0;
 }
 
@@ -235,7 +269,8 @@ static int h_set_vring_addr(struct vu_dev *dev, struct vu_msg *m)
 		return -EINVAL;
 	/* With a size and a memory table known, refuse bad rings now; they are
 	 * checked again whenever the queue starts. */
-	if (q->num && dev->mem.nregions) {
+	if (q->num && dev->mem.nregions &&
+	    !(dev->features & (1ull << VU_F_ACCESS_PLATFORM))) {
 		r = vu_queue_translate(&dev->mem, q->num, &m->p.addr, &d, &a, &u);
 		if (r < 0)
 			return log_error_errno(r,
@@ -376,6 +411,105 @@ static int h_set_vring_enable(struct vu_dev *dev, struct vu_msg *m)
 	return 0;
 }
 
+static int h_set_backend_req_fd(struct vu_dev *dev, struct vu_msg *m)
+{
+	vu_backend_set_fd(&dev->backend, vu_msg_take_fd(m, 0));
+	return 0;
+}
+
+/* Last address of [iova, iova + size): size 0 or past the end = the end. */
+static uint64_t iotlb_last(uint64_t iova, uint64_t size)
+{
+	if (size == 0 || size - 1 > UINT64_MAX - iova)
+		return UINT64_MAX;
+	return iova + (size - 1);
+}
+
+static int iotlb_update(struct vu_dev *dev, const struct vu_msg_iotlb *im)
+{
+	uint64_t last = iotlb_last(im->iova, im->size);
+	int r;
+
+	/* QEMU answers a miss for an address the guest did not map with a
+	 * "no access" update: nothing to add, and nobody to wake (the queue
+	 * retries when the guest kicks again, so this cannot loop). */
+	if (im->perm == 0) {
+		log_debug("vhost-user: IOTLB: no mapping for 0x%llx",
+			  (unsigned long long)im->iova);
+		return 0;
+	}
+	pthread_rwlock_wrlock(&dev->iotlb.lock);
+	r = vu_iotlb_update(&dev->iotlb, im->iova, im->size, im->uaddr,
+			    im->perm);
+	pthread_rwlock_unlock(&dev->iotlb.lock);
+	if (r < 0)
+		return log_error_errno(r,
+			"vhost-user: bad IOTLB update iova 0x%llx size 0x%llx "
+			"uaddr 0x%llx perm %u",
+			(unsigned long long)im->iova,
+			(unsigned long long)im->size,
+			(unsigned long long)im->uaddr, im->perm);
+	for (unsigned int i = 0; i < dev->num_queues; i++) {
+		struct vu_queue *q = &dev->queues[i];
+
+		vu_queue_iotlb_wake(q, im->iova, last);
+		if (vu_queue_ring_waits_for(q, im->iova, last))
+			queue_try_start(dev, q);
+	}
+	return 0;
+}
+
+/*
+ * After this returns (and is acked) the guest may reuse the memory: no
+ * worker and no in-flight I/O may still use a translation of the range.
+ * Queues that may (rings there, or chains in flight) are stopped, which
+ * waits for their I/O, and restarted, which translates the rings afresh.
+ */
+static int iotlb_invalidate(struct vu_dev *dev, const struct vu_msg_iotlb *im)
+{
+	uint64_t last = iotlb_last(im->iova, im->size);
+	bool affected[VU_MAX_QUEUES] = { false };
+	unsigned int touched;
+
+	pthread_rwlock_wrlock(&dev->iotlb.lock);
+	touched = vu_iotlb_invalidate(&dev->iotlb, im->iova, im->size);
+	/* Nothing there, and nothing ever evicted: no translation of the
+	 * range was handed out. */
+	if (touched > 0 || dev->iotlb.evicted)
+		for (unsigned int i = 0; i < dev->num_queues; i++)
+			affected[i] = vu_queue_iotlb_affected(&dev->queues[i],
+							      im->iova, last);
+	pthread_rwlock_unlock(&dev->iotlb.lock);
+	for (unsigned int i = 0; i < dev->num_queues; i++) {
+		if (!affected[i])
+			continue;
+		queue_stop(dev, &dev->queues[i]);
+		queue_try_start(dev, &dev->queues[i]);
+	}
+	return 0;
+}
+
+static int h_iotlb_msg(struct vu_dev *dev, struct vu_msg *m)
+{
+	struct vu_msg_iotlb im = m->p.iotlb;
+
+	log_debug("vhost-user: IOTLB type %u iova 0x%llx size 0x%llx uaddr "
+		  "0x%llx perm %u", im.type, (unsigned long long)im.iova,
+		  (unsigned long long)im.size, (unsigned long long)im.uaddr,
+		  im.perm);
+
+	switch (im.type) {
+	case VU_IOTLB_UPDATE:
+		return iotlb_update(dev, &im);
+	case VU_IOTLB_INVALIDATE:
+		return iotlb_invalidate(dev, &im);
+	default:
+		return log_error_errno(-EINVAL,
+			"vhost-user: IOTLB message of unexpected type %u",
+			im.type);
+	}
+}
+
 typedef int (*handler_fn)(struct vu_dev *dev, struct vu_msg *m);
 
 static const handler_fn handlers[VU_REQ_MAX] = {
@@ -395,6 +529,8 @@ static const handler_fn handlers[VU_REQ_MAX] = {
 	[VU_REQ_SET_PROTOCOL_FEATURES] = h_set_protocol_features,
 	[VU_REQ_GET_QUEUE_NUM] = h_get_queue_num,
 	[VU_REQ_SET_VRING_ENABLE] = h_set_vring_enable,
+	[VU_REQ_SET_BACKEND_REQ_FD] = h_set_backend_req_fd,
+	[VU_REQ_IOTLB_MSG] = h_iotlb_msg,
 	[VU_REQ_RESET_DEVICE] = h_reset,
 	[VU_REQ_GET_MAX_MEM_SLOTS] = h_get_max_mem_slots,
 	[VU_REQ_ADD_MEM_REG] = h_add_mem_reg,
@@ -458,6 +594,8 @@ int vu_dev_dispatch(struct vu_dev *dev)
 		if (s < 0)
 			return log_error_errno(s, "vhost-user: sending ack");
 	}
+	if (dev->fatal)
+		return r < 0 ? r : -EPROTO;
 	/* A refused request without need_reply was logged by its handler;
 	 * the front-end cannot learn of it, the device keeps going. */
 	return 0;
@@ -478,6 +616,11 @@ int vu_dev_new(struct vu_dev **out, int sock_fd, const struct vu_config *cfg,
 	dev = calloc(1, sizeof(*dev));
 	if (!dev)
 		return -ENOMEM;
+	if (vu_iotlb_init(&dev->iotlb, 0) < 0) {
+		free(dev);
+		return -ENOMEM;
+	}
+	vu_backend_init(&dev->backend);
 	dev->sock = sock_fd;
 	dev->num_queues = cfg->num_queues;
 	dev->ops = ops;
@@ -488,8 +631,11 @@ int vu_dev_new(struct vu_dev **out, int sock_fd, const struct vu_config *cfg,
 	    len == sizeof(cred))
 		dev->peer_pid = cred.pid;
 	vu_mem_init(&dev->mem);
-	for (unsigned int i = 0; i < VU_MAX_QUEUES; i++)
+	for (unsigned int i = 0; i < VU_MAX_QUEUES; i++) {
 		vu_queue_init(&dev->queues[i], dev, &dev->mem, i);
+		dev->queues[i].iotlb = &dev->iotlb;
+		dev->queues[i].backend = &dev->backend;
+	}
 	dev->msg.nfds = 0;
 	*out = dev;
 	return 0;
@@ -501,6 +647,8 @@ void vu_dev_free(struct vu_dev *dev)
 		return;
 	reset_queues(dev);
 	vu_mem_clear(&dev->mem);
+	vu_backend_destroy(&dev->backend);
+	vu_iotlb_destroy(&dev->iotlb);
 	free(dev);
 }
 

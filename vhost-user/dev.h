@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "vhost-user/backend_req.h"
+#include "vhost-user/iotlb.h"
 #include "vhost-user/mem.h"
 #include "vhost-user/msg.h"
 #include "vhost-user/queue.h"
@@ -30,6 +32,14 @@ struct vu_dev {
 	struct vu_mem mem;
 	struct vu_queue queues[VU_MAX_QUEUES];
 
+	/* IOMMU support: translations from the front-end and the channel to
+	 * ask for missing ones. */
+	struct vu_iotlb iotlb;
+	struct vu_backend backend;
+	/* A handler found the connection unusable (even without need_reply):
+	 * vu_dev_dispatch fails so that the caller drops it. */
+	bool fatal;
+
 	/* Unknown requests already logged, so a front-end cannot flood us. */
 	uint64_t logged_unknown;
 	bool logged_unknown_high;
@@ -41,14 +51,20 @@ struct vu_dev {
 #define VU_PROTOCOL_OFFERED                               \
 	((1ull << VU_PROTOCOL_F_MQ) |                     \
 	 (1ull << VU_PROTOCOL_F_REPLY_ACK) |              \
+	 (1ull << VU_PROTOCOL_F_BACKEND_REQ) |            \
 	 (1ull << VU_PROTOCOL_F_RESET_DEVICE) |           \
 	 (1ull << VU_PROTOCOL_F_CONFIGURE_MEM_SLOTS))
+
+/* VIRTIO_F_ACCESS_PLATFORM: the device goes through the guest's IOMMU.
+ * Offered always: QEMU acks it only with iommu_platform=on. */
+#define VU_F_ACCESS_PLATFORM 33
 
 /* Virtio features offered besides the user's. */
 #define VU_FEATURES_BASE                                  \
 	((1ull << 32 /* VIRTIO_F_VERSION_1 */) |          \
 	 (1ull << 28 /* VIRTIO_RING_F_INDIRECT_DESC */) | \
 	 (1ull << 29 /* VIRTIO_RING_F_EVENT_IDX */) |     \
+	 (1ull << VU_F_ACCESS_PLATFORM) |                 \
 	 (1ull << VU_F_PROTOCOL_FEATURES))
 
 #endif

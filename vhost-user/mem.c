@@ -221,6 +221,23 @@ void *vu_mem_qva_to_va(const struct vu_mem *mem, uint64_t qva, uint64_t len)
 	return NULL;
 }
 
+void *vu_mem_qva_to_va_partial(const struct vu_mem *mem, uint64_t qva,
+			       uint64_t len, uint64_t *contig)
+{
+	for (unsigned int i = 0; i < mem->nregions; i++) {
+		const struct vu_mem_region *reg = &mem->regions[i];
+		uint64_t off, avail;
+
+		if (qva < reg->qva || qva - reg->qva >= reg->size)
+			continue;
+		off = qva - reg->qva;
+		avail = reg->size - off;
+		*contig = len < avail ? len : avail;
+		return reg->host + off;
+	}
+	return NULL;
+}
+
 int vu_mem_read(const struct vu_mem *mem, uint64_t gpa, void *dst, size_t len)
 {
 	uint8_t *out = dst;

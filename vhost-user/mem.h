@@ -59,6 +59,12 @@ void *vu_mem_gpa_to_va_partial(const struct vu_mem *mem, uint64_t gpa,
 /* Host address of front-end virtual [qva, qva + len), wholly in one region. */
 void *vu_mem_qva_to_va(const struct vu_mem *mem, uint64_t qva, uint64_t len);
 
+/* Host address of front-end virtual qva and how many bytes from there are
+ * contiguous in the same region (at most len): IOTLB entries are in this
+ * address space and may span regions. */
+void *vu_mem_qva_to_va_partial(const struct vu_mem *mem, uint64_t qva,
+			       uint64_t len, uint64_t *contig);
+
 /* Copy len bytes from guest physical gpa (may span regions).  0 or -EFAULT. */
 int vu_mem_read(const struct vu_mem *mem, uint64_t gpa, void *dst, size_t len);
 

@@ -48,6 +48,8 @@ static const struct req_spec req_specs[VU_REQ_MAX] = {
 	REQ(SET_PROTOCOL_FEATURES, SIZE_EXACT, 8, 0, 0, false),
 	REQ(GET_QUEUE_NUM, SIZE_EXACT, 0, 0, 0, true),
 	REQ(SET_VRING_ENABLE, SIZE_EXACT, sizeof(struct vu_msg_vring_state), 0, 0, false),
+	REQ(SET_BACKEND_REQ_FD, SIZE_EXACT, 0, 1, 1, false),
+	REQ(IOTLB_MSG, SIZE_EXACT, sizeof(struct vu_msg_iotlb), 0, 0, false),
 	REQ(RESET_DEVICE, SIZE_EXACT, 0, 0, 0, false),
 	REQ(GET_MAX_MEM_SLOTS, SIZE_EXACT, 0, 0, 0, true),
 	REQ(ADD_MEM_REG, SIZE_EXACT, sizeof(struct vu_msg_mem_reg), 1, 1, false),

@@ -31,6 +31,8 @@ enum vu_request {
 	VU_REQ_SET_PROTOCOL_FEATURES = 16,
 	VU_REQ_GET_QUEUE_NUM = 17,
 	VU_REQ_SET_VRING_ENABLE = 18,
+	VU_REQ_SET_BACKEND_REQ_FD = 21,
+	VU_REQ_IOTLB_MSG = 22,
 	VU_REQ_RESET_DEVICE = 34,
 	VU_REQ_GET_MAX_MEM_SLOTS = 36,
 	VU_REQ_ADD_MEM_REG = 37,
@@ -48,6 +50,7 @@ enum vu_request {
 /* Protocol feature bits. */
 #define VU_PROTOCOL_F_MQ 0
 #define VU_PROTOCOL_F_REPLY_ACK 3
+#define VU_PROTOCOL_F_BACKEND_REQ 5
 #define VU_PROTOCOL_F_RESET_DEVICE 13
 #define VU_PROTOCOL_F_CONFIGURE_MEM_SLOTS 15
 
@@ -101,12 +104,28 @@ struct vu_msg_mem_reg {
 	struct vu_msg_region region;
 };
 
+/* IOTLB_MSG payload: struct vhost_iotlb_msg of <linux/vhost_types.h>. */
+struct vu_msg_iotlb {
+	uint64_t iova;
+	uint64_t size;
+	uint64_t uaddr;
+	uint8_t perm;             /* VU_ACCESS_* of vhost-user/iotlb.h */
+	uint8_t type;
+	uint8_t padding[6];
+};
+
+#define VU_IOTLB_MISS 1
+#define VU_IOTLB_UPDATE 2
+#define VU_IOTLB_INVALIDATE 3
+#define VU_IOTLB_ACCESS_FAIL 4
+
 union vu_msg_payload {
 	uint64_t u64;
 	struct vu_msg_vring_state state;
 	struct vu_msg_vring_addr addr;
 	struct vu_msg_mem_table mem;
 	struct vu_msg_mem_reg mem_reg;
+	struct vu_msg_iotlb iotlb;
 	uint8_t raw[VU_MSG_MAX_PAYLOAD];
 };
 

@@ -12,7 +12,10 @@
 
 #include <endian.h>
 #include <errno.h>
+#include <linux/virtio_config.h>
+#include <pthread.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "vfsd/log.h"
@@ -34,15 +37,31 @@ void vu_queue_init(struct vu_queue *q, struct vu_dev *dev,
 	q->notification = true;
 }
 
+static void unmap_aliases(struct vu_queue *q)
+{
+	for (unsigned int i = 0; i < 3; i++) {
+		if (q->alias[i].base)
+			munmap(q->alias[i].base, q->alias[i].len);
+		q->alias[i].base = NULL;
+		q->alias[i].len = 0;
+	}
+}
+
 void vu_queue_reset(struct vu_queue *q)
 {
+	struct vu_iotlb *iotlb = q->iotlb;
+	struct vu_backend *backend = q->backend;
+
 	if (q->kick_fd >= 0)
 		close(q->kick_fd);
 	if (q->call_fd >= 0)
 		close(q->call_fd);
 	if (q->err_fd >= 0)
 		close(q->err_fd);
+	unmap_aliases(q);
 	vu_queue_init(q, q->dev, q->mem, q->idx);
+	q->iotlb = iotlb;
+	q->backend = backend;
 }
 
 bool vu_queue_size_valid(uint64_t num)
@@ -58,16 +77,31 @@ static void *translate_table(const struct vu_mem *mem, uint64_t qva,
 	return vu_mem_qva_to_va(mem, qva, len);
 }
 
+/* Sizes include the EVENT_IDX fields: a driver allocates them always. */
+static uint64_t desc_bytes(unsigned int num)
+{
+	return (uint64_t)sizeof(struct vring_desc) * num;
+}
+
+static uint64_t avail_bytes(unsigned int num)
+{
+	return sizeof(uint16_t) * (3 + (uint64_t)num);
+}
+
+static uint64_t used_bytes(unsigned int num)
+{
+	return sizeof(uint16_t) * 3 +
+	       (uint64_t)sizeof(struct vring_used_elem) * num;
+}
+
 int vu_queue_translate(const struct vu_mem *mem, unsigned int num,
 		       const struct vu_msg_vring_addr *addr,
 		       struct vring_desc **desc, struct vring_avail **avail,
 		       struct vring_used **used)
 {
-	/* Sizes include the EVENT_IDX fields: a driver allocates them always. */
-	uint64_t desc_len = (uint64_t)sizeof(struct vring_desc) * num;
-	uint64_t avail_len = sizeof(uint16_t) * (3 + (uint64_t)num);
-	uint64_t used_len = sizeof(uint16_t) * 3 +
-			    (uint64_t)sizeof(struct vring_used_elem) * num;
+	uint64_t desc_len = desc_bytes(num);
+	uint64_t avail_len = avail_bytes(num);
+	uint64_t used_len = used_bytes(num);
 	void *d, *a, *u;
 
 	if (!vu_queue_size_valid(num))
@@ -101,12 +135,265 @@ static void store16(void *p, uint16_t v)
 	__atomic_store_n((uint16_t *)p, htole16(v), __ATOMIC_RELAXED);
 }
 
+/* ---- guest I/O addresses: GPAs, or IOVAs behind an IOMMU ---- */
+
+/*
+ * Host address of iova through the IOTLB and how many bytes from there are
+ * contiguous (at most len).  0, -EAGAIN on a miss (recorded in the queue for
+ * the caller to send), -EACCES without perm, -EFAULT outside guest memory.
+ */
+static int iova_to_va(struct vu_queue *q, uint64_t iova, uint64_t len,
+		      uint8_t perm, void **p, uint64_t *contig)
+{
+	uint64_t uaddr, c;
+	int r;
+
+	r = vu_iotlb_lookup(q->iotlb, iova, len, perm, &uaddr, &c);
+	if (r < 0) {
+		/* Where it failed: what to ask for, or to wait for. */
+		__atomic_store_n(&q->miss_iova, iova, __ATOMIC_RELAXED);
+		q->miss_perm = perm;
+		return r == -ENOENT ? -EAGAIN : r;
+	}
+	*p = vu_mem_qva_to_va_partial(q->mem, uaddr, c, contig);
+	if (!*p)
+		log_debug("vhost-user: queue %u: IOVA 0x%llx translates to 0x%llx, "
+			  "outside guest memory", q->idx,
+			  (unsigned long long)iova, (unsigned long long)uaddr);
+	return *p ? 0 : -EFAULT;
+}
+
+/* The same for a descriptor address of either kind. */
+static int addr_to_va(struct vu_queue *q, uint64_t addr, uint64_t len,
+		      uint8_t perm, void **p, uint64_t *contig)
+{
+	if (q->iommu)
+		return iova_to_va(q, addr, len, perm, p, contig);
+	*p = vu_mem_gpa_to_va_partial(q->mem, addr, len, contig);
+	return *p ? 0 : -EFAULT;
+}
+
+/* Copy len bytes from a guest I/O address (may span entries/regions). */
+static int queue_read(struct vu_queue *q, uint64_t addr, void *dst, size_t len)
+{
+	uint8_t *out = dst;
+
+	while (len > 0) {
+		uint64_t contig;
+		void *src;
+		int r = addr_to_va(q, addr, len, VU_ACCESS_RO, &src, &contig);
+
+		if (r < 0)
+			return r;
+		memcpy(out, src, (size_t)contig);
+		out += contig;
+		len -= (size_t)contig;
+		if (len > 0 && contig > UINT64_MAX - addr)
+			return -EFAULT;
+		addr += contig;
+	}
+	return 0;
+}
+
+/*
+ * A ring table at an IOVA: it may span IOTLB entries, but we use it through
+ * one pointer, so the pieces must also be contiguous in our mapping.
+ */
+static int iova_table(struct vu_queue *q, uint64_t iova, uint64_t len,
+		      uint64_t align, uint8_t perm, void **out)
+{
+	uint8_t *start = NULL;
+	uint64_t done = 0;
+
+	if (iova & (align - 1))
+		return -EFAULT;
+	while (done < len) {
+		uint64_t contig;
+		void *p;
+		int r;
+
+		if (done > UINT64_MAX - iova)
+			return -EFAULT;
+		r = iova_to_va(q, iova + done, len - done, perm, &p, &contig);
+		if (r < 0)
+			return r;
+		/* Scattered pages: the caller aliases them. */
+		if (start && (uint8_t *)p != start + done)
+			return -EXDEV;
+		if (!start)
+			start = p;
+		done += contig;
+	}
+	*out = start;
+	return 0;
+}
+
+/*
+ * A ring table whose IOVA pages are scattered in guest memory (a driver
+ * behind an IOMMU needs only IOVA-contiguous rings, and Linux allocates
+ * them page by page then): map those pages again, in order, into one
+ * reserved area.  mremap() with old_size 0 makes a second mapping of the
+ * same shared pages.  Each IOVA page must map a whole host page.
+ */
+static int alias_table(struct vu_queue *q, unsigned int which, uint64_t iova,
+		       uint64_t len, uint8_t perm, void **out)
+{
+	uint64_t pg = (uint64_t)sysconf(_SC_PAGESIZE);
+	uint64_t first = iova & ~(pg - 1), npages;
+	uint8_t *area;
+	int r = 0;
+
+	if (len - 1 > UINT64_MAX - iova)
+		return -EFAULT;
+	npages = ((iova + len - 1) - first) / pg + 1;
+	area = mmap(NULL, (size_t)(npages * pg), PROT_NONE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (area == MAP_FAILED)
+		return -errno;
+	for (uint64_t k = 0; k < npages && r == 0; k++) {
+		uint64_t contig;
+		void *p;
+
+		r = iova_to_va(q, first + k * pg, pg, perm, &p, &contig);
+		if (r == 0 && (contig < pg || ((uintptr_t)p & (pg - 1))))
+			r = -EFAULT;
+		if (r == 0 && mremap(p, 0, (size_t)pg, MREMAP_MAYMOVE | MREMAP_FIXED,
+				     area + k * pg) == MAP_FAILED)
+			r = -errno;
+	}
+	if (r < 0) {
+		munmap(area, (size_t)(npages * pg));
+		return r;
+	}
+	q->alias[which].base = area;
+	q->alias[which].len = (size_t)(npages * pg);
+	*out = area + (iova - first);
+	return 0;
+}
+
+static int ring_table(struct vu_queue *q, unsigned int which, uint64_t iova,
+		      uint64_t len, uint64_t align, uint8_t perm, void **out)
+{
+	int r = iova_table(q, iova, len, align, perm, out);
+
+	if (r == -EXDEV)
+		r = alias_table(q, which, iova, len, perm, out);
+	return r;
+}
+
+#define RING_MISSES_MAX 64
+
+/*
+ * Ask for every missing page of the three rings at once, so that the
+ * answers come back in one burst instead of one round trip per page (a
+ * 1024-entry queue spans 9 pages; a guest that flushes its whole IOTLB
+ * makes us fetch them again).  The start is retried when the update for
+ * the last page asked for arrives: the front-end answers in order.
+ */
+static int send_ring_misses(struct vu_queue *q)
+{
+	const uint64_t start[3] = { q->addr.desc_user_addr,
+				    q->addr.avail_user_addr,
+				    q->addr.used_user_addr };
+	const uint64_t len[3] = { desc_bytes(q->num), avail_bytes(q->num),
+				  used_bytes(q->num) };
+	const uint8_t perm[3] = { VU_ACCESS_RO, VU_ACCESS_RO, VU_ACCESS_RW };
+	uint64_t pg = (uint64_t)sysconf(_SC_PAGESIZE), want[RING_MISSES_MAX];
+	uint8_t want_perm[RING_MISSES_MAX];
+	unsigned int n = 0;
+
+	pthread_rwlock_rdlock(&q->iotlb->lock);
+	for (unsigned int i = 0; i < 3; i++) {
+		uint64_t last;
+
+		if (len[i] - 1 > UINT64_MAX - start[i])
+			continue;
+		last = start[i] + len[i] - 1;
+		for (uint64_t p = start[i] & ~(pg - 1); n < RING_MISSES_MAX; p += pg) {
+			uint64_t at = p < start[i] ? start[i] : p, ua, c;
+
+			/* One miss per page, for the address itself: an
+			 * entry may cover the page only in part. */
+			if (vu_iotlb_lookup(q->iotlb, at, 1, perm[i], &ua, &c) ==
+			    -ENOENT &&
+			    (n == 0 || (want[n - 1] & ~(pg - 1)) != p)) {
+				want[n] = at;
+				want_perm[n++] = perm[i];
+			}
+			if (last - p < pg || p > UINT64_MAX - pg)
+				break;
+		}
+	}
+	pthread_rwlock_unlock(&q->iotlb->lock);
+	if (n == 0) {
+		want[0] = q->miss_iova;
+		want_perm[0] = q->miss_perm;
+		n = 1;
+	}
+	__atomic_store_n(&q->miss_iova, want[n - 1], __ATOMIC_RELAXED);
+	q->miss_perm = want_perm[n - 1];
+	for (unsigned int k = 0; k < n; k++) {
+		int r = vu_backend_iotlb_miss(q->backend, want[k], want_perm[k]);
+
+		if (r < 0)
+			return log_error_errno(r,
+				"vhost-user: queue %u: sending IOTLB miss", q->idx);
+	}
+	return -EAGAIN;
+}
+
+static int iommu_translate_rings(struct vu_queue *q)
+{
+	void *d, *a, *u;
+	int r;
+
+	if (!vu_queue_size_valid(q->num))
+		return -EINVAL;
+	unmap_aliases(q);
+	pthread_rwlock_rdlock(&q->iotlb->lock);
+	r = ring_table(q, 0, q->addr.desc_user_addr, desc_bytes(q->num),
+		       VRING_DESC_ALIGN_SIZE, VU_ACCESS_RO, &d);
+	if (r == 0)
+		r = ring_table(q, 1, q->addr.avail_user_addr, avail_bytes(q->num),
+			       VRING_AVAIL_ALIGN_SIZE, VU_ACCESS_RO, &a);
+	/* We read used->flags and used->idx back, too. */
+	if (r == 0)
+		r = ring_table(q, 2, q->addr.used_user_addr, used_bytes(q->num),
+			       VRING_USED_ALIGN_SIZE, VU_ACCESS_RW, &u);
+	pthread_rwlock_unlock(&q->iotlb->lock);
+	if (r < 0)
+		unmap_aliases(q);
+	if (r == -EAGAIN)
+		return send_ring_misses(q);
+	if (r == -EACCES) {
+		/* Asking again would bring the same answer: wait for the
+		 * guest to map the ring with the rights it needs. */
+		log_warn("vhost-user: queue %u: ring at IOVA 0x%llx mapped without "
+			 "%s access; waiting for a new mapping", q->idx,
+			 (unsigned long long)q->miss_iova,
+			 q->miss_perm == VU_ACCESS_RO ? "read" : "read-write");
+		return -EAGAIN;
+	}
+	if (r < 0)
+		return r;
+	q->desc = d;
+	q->avail = a;
+	q->used = u;
+	return 0;
+}
+
 int vu_queue_map(struct vu_queue *q, uint64_t features)
 {
 	int r;
 
-	r = vu_queue_translate(q->mem, q->num, &q->addr, &q->desc, &q->avail,
-			       &q->used);
+	q->iommu = q->iotlb && (features & (1ull << VIRTIO_F_ACCESS_PLATFORM));
+	q->miss_pending = false;
+	q->inflight = 0;
+	if (q->iommu)
+		r = iommu_translate_rings(q);
+	else
+		r = vu_queue_translate(q->mem, q->num, &q->addr, &q->desc,
+				       &q->avail, &q->used);
 	if (r < 0)
 		return r;
 	q->event_idx = features & (1ull << VIRTIO_RING_F_EVENT_IDX);
@@ -158,14 +445,18 @@ struct desc_table {
 	unsigned int size;
 };
 
-static int read_desc(const struct vu_queue *q, const struct desc_table *t,
+/* 0, -EFAULT, or (IOMMU) -EACCES / -EAGAIN for a miss. */
+static int read_desc(struct vu_queue *q, const struct desc_table *t,
 		     unsigned int i, struct vring_desc *out)
 {
 	if (t->ptr) {
 		memcpy(out, &t->ptr[i], sizeof(*out));
-	} else if (vu_mem_read(q->mem, t->gpa + (uint64_t)i * sizeof(*out),
-			       out, sizeof(*out)) < 0) {
-		return -EFAULT;
+	} else {
+		int r = queue_read(q, t->gpa + (uint64_t)i * sizeof(*out), out,
+				   sizeof(*out));
+
+		if (r < 0)
+			return r == -EAGAIN || r == -EACCES ? r : -EFAULT;
 	}
 	compiler_barrier();
 	return 0;
@@ -186,9 +477,17 @@ static int add_buffer(struct vu_queue *q, struct chain_state *cs, uint64_t gpa,
 
 	while (left > 0) {
 		uint64_t contig;
-		void *p = vu_mem_gpa_to_va_partial(q->mem, gpa, left, &contig);
+		void *p;
+		int r = addr_to_va(q, gpa, left,
+				   write ? VU_ACCESS_WO : VU_ACCESS_RO, &p, &contig);
 
-		if (!p)
+		if (r == -EAGAIN)
+			return r;
+		if (r == -EACCES)
+			return queue_fail(q, r, write ?
+				"device write into a read-only IOMMU mapping" :
+				"device read from a write-only IOMMU mapping");
+		if (r < 0)
 			return queue_fail(q, -EFAULT, "buffer outside guest memory");
 		if (cs->n >= cs->max_iov)
 			return queue_fail(q, -ENOBUFS, "chain has too many buffers");
@@ -218,6 +517,8 @@ static int map_chain(struct vu_queue *q, uint16_t head, struct chain_state *cs)
 	int r;
 
 	r = read_desc(q, &t, i, &d);
+	if (r == -EAGAIN)
+		return r;
 	if (r < 0)
 		return queue_fail(q, r, "descriptor table unreadable");
 
@@ -236,9 +537,21 @@ static int map_chain(struct vu_queue *q, uint16_t head, struct chain_state *cs)
 		t.gpa = gpa;
 		/* A table in one region is read in place; one that spans
 		 * regions (or is misaligned) descriptor by descriptor. */
-		t.ptr = (gpa & 7) ? NULL : vu_mem_gpa_to_va(q->mem, gpa, len);
+		t.ptr = NULL;
+		if (!(gpa & 7)) {
+			uint64_t contig;
+			void *p;
+
+			r = addr_to_va(q, gpa, len, VU_ACCESS_RO, &p, &contig);
+			if (r == -EAGAIN)
+				return r;
+			if (r == 0 && contig == len)
+				t.ptr = p;
+		}
 		i = 0;
 		r = read_desc(q, &t, i, &d);
+		if (r == -EAGAIN)
+			return r;
 		if (r < 0)
 			return queue_fail(q, r, "indirect table outside memory");
 	}
@@ -267,12 +580,98 @@ static int map_chain(struct vu_queue *q, uint16_t head, struct chain_state *cs)
 		if (i >= t.size)
 			return queue_fail(q, -EINVAL, "next out of range");
 		r = read_desc(q, &t, i, &d);
+		if (r == -EAGAIN)
+			return r;
 		if (r < 0)
 			return queue_fail(q, r, "indirect table outside memory");
 	}
 	/* out_num so far counted descriptors; make it count iovecs. */
 	elem->out_num = cs->n - elem->in_num;
 	return 0;
+}
+
+/*
+ * map_chain behind an IOMMU.  The read lock spans the translation and the
+ * in-flight count, so that an invalidation either sees this chain in flight
+ * or happens before it is translated.  A miss is not an error: the chain
+ * stays in the ring, the front-end is asked for the translation, and the
+ * worker sleeps until vu_queue_iotlb_wake() (or a guest kick) wakes it.
+ */
+static int map_chain_iommu(struct vu_queue *q, uint16_t head,
+			   struct chain_state *cs)
+{
+	int r;
+
+	pthread_rwlock_rdlock(&q->iotlb->lock);
+	r = map_chain(q, head, cs);
+	if (r == 0) {
+		__atomic_add_fetch(&q->inflight, 1, __ATOMIC_RELAXED);
+		__atomic_store_n(&q->miss_pending, false, __ATOMIC_RELAXED);
+	} else if (r == -EAGAIN) {
+		__atomic_store_n(&q->miss_pending, true, __ATOMIC_RELEASE);
+	}
+	pthread_rwlock_unlock(&q->iotlb->lock);
+	if (r == -EAGAIN) {
+		int s = vu_backend_iotlb_miss(q->backend, q->miss_iova,
+					      q->miss_perm);
+
+		if (s < 0)
+			log_ratelimited(LOG_LEVEL_ERROR,
+				"vhost-user: queue %u: sending IOTLB miss: %s",
+				q->idx, strerror(-s));
+		else
+			log_debug("vhost-user: queue %u: IOTLB miss 0x%llx",
+				  q->idx, (unsigned long long)q->miss_iova);
+	}
+	return r;
+}
+
+bool vu_queue_iotlb_affected(const struct vu_queue *q, uint64_t first,
+			     uint64_t last)
+{
+	const uint64_t start[3] = { q->addr.desc_user_addr,
+				    q->addr.avail_user_addr,
+				    q->addr.used_user_addr };
+	const uint64_t len[3] = { desc_bytes(q->num), avail_bytes(q->num),
+				  used_bytes(q->num) };
+
+	if (!q->running || !q->iommu)
+		return false;
+	if (__atomic_load_n(&q->inflight, __ATOMIC_RELAXED) > 0)
+		return true;
+	for (unsigned int i = 0; i < 3; i++) {
+		uint64_t end = len[i] - 1 > UINT64_MAX - start[i] ?
+			       UINT64_MAX : start[i] + len[i] - 1;
+
+		if (start[i] <= last && first <= end)
+			return true;
+	}
+	return false;
+}
+
+bool vu_queue_ring_waits_for(const struct vu_queue *q, uint64_t first,
+			     uint64_t last)
+{
+	uint64_t iova = __atomic_load_n(&q->miss_iova, __ATOMIC_RELAXED);
+
+	return !q->running && q->ring_miss && iova >= first && iova <= last;
+}
+
+void vu_queue_iotlb_wake(struct vu_queue *q, uint64_t first, uint64_t last)
+{
+	uint64_t one = 1, iova;
+
+	if (!q->running || !q->iommu || q->kick_fd < 0)
+		return;
+	if (!__atomic_load_n(&q->miss_pending, __ATOMIC_ACQUIRE))
+		return;
+	iova = __atomic_load_n(&q->miss_iova, __ATOMIC_RELAXED);
+	if (iova < first || iova > last)
+		return;
+	/* The kick eventfd is what the worker sleeps on; an extra count only
+	 * makes it look at the ring once more. */
+	while (write(q->kick_fd, &one, sizeof(one)) < 0 && errno == EINTR)
+		;
 }
 
 int vu_queue_pop(struct vu_queue *q, struct vu_elem *elem, struct iovec *iov,
@@ -310,7 +709,9 @@ int vu_queue_pop(struct vu_queue *q, struct vu_elem *elem, struct iovec *iov,
 	memset(elem, 0, sizeof(*elem));
 	elem->head = head;
 	elem->in_iov = iov;
-	r = map_chain(q, head, &cs);
+	r = q->iommu ? map_chain_iommu(q, head, &cs) : map_chain(q, head, &cs);
+	if (r == -EAGAIN)
+		return 0;
 	if (r < 0)
 		return r;
 	elem->out_iov = iov + elem->in_num;
@@ -328,6 +729,9 @@ void vu_queue_push(struct vu_queue *q, const struct vu_elem *elem, uint32_t len)
 	struct vring_used_elem ue;
 	uint16_t slot;
 
+	/* The chain is done with guest memory, even on a broken ring. */
+	if (q->iommu)
+		__atomic_sub_fetch(&q->inflight, 1, __ATOMIC_RELEASE);
 	if (q->broken || !q->used)
 		return;
 	/* Never claim more than the guest gave us room for. */
@@ -362,6 +766,13 @@ static bool need_notify(struct vu_queue *q)
 	return !valid || vring_need_event(event, new, old);
 }
 
+int vu_queue_notify_fd(struct vu_queue *q)
+{
+	if (q->broken || !q->avail || q->call_fd < 0)
+		return -1;
+	return need_notify(q) ? q->call_fd : -1;
+}
+
 void vu_queue_notify(struct vu_queue *q)
 {
 	uint64_t one = 1;
@@ -392,6 +803,10 @@ bool vu_queue_enable_notification(struct vu_queue *q)
 	/* Publish the request for kicks before looking for new buffers: a
 	 * buffer added meanwhile is seen here or kicks us. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	/* A chain waiting for an IOTLB translation is not new work: the
+	 * control thread kicks us when the translation arrives. */
+	if (q->iommu && __atomic_load_n(&q->miss_pending, __ATOMIC_ACQUIRE))
+		return false;
 	avail_idx = load16_acquire(&q->avail->idx);
 	return avail_idx != q->last_avail_idx;
 }

@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "vhost-user/backend_req.h"
+#include "vhost-user/iotlb.h"
 #include "vhost-user/mem.h"
 #include "vhost-user/msg.h"
 #include "vhost-user/vu.h"
@@ -45,6 +47,28 @@ struct vu_queue {
 	bool signalled_used_valid;
 	bool notification;
 	bool broken;
+
+	/*
+	 * IOMMU (VIRTIO_F_ACCESS_PLATFORM negotiated): ring and buffer
+	 * addresses are I/O virtual addresses, translated through the device's
+	 * IOTLB under iotlb->lock (read side).  iotlb and backend are set by
+	 * dev.c once and survive resets.
+	 */
+	struct vu_iotlb *iotlb;
+	struct vu_backend *backend;
+	bool iommu;                  /* set by vu_queue_map */
+	/* Rings whose IOVA pages are scattered in guest memory are used
+	 * through a contiguous alias of those pages (desc, avail, used). */
+	struct {
+		void *base;
+		size_t len;
+	} alias[3];
+	bool ring_miss;              /* control thread: start waits for a miss */
+	/* Shared with the control thread through atomics: */
+	bool miss_pending;           /* a chain waits for a translation... */
+	uint64_t miss_iova;          /* ...of this address */
+	uint8_t miss_perm;
+	unsigned int inflight;       /* chains popped and not yet pushed */
 };
 
 void vu_queue_init(struct vu_queue *q, struct vu_dev *dev,
@@ -71,5 +95,30 @@ int vu_queue_translate(const struct vu_mem *mem, unsigned int num,
  * or -errno (the queue must then not start).
  */
 int vu_queue_map(struct vu_queue *q, uint64_t features);
+
+/*
+ * With an IOMMU, vu_queue_map returns -EAGAIN when a ring address has no
+ * IOTLB entry: a miss was sent to the front-end, retry when an update comes.
+ */
+
+/*
+ * Control thread, holding iotlb->lock for writing: whether a running queue
+ * may be using a translation of [first, last]: its rings lie there, or it
+ * has chains in flight (their buffers may).  Such a queue must be stopped
+ * before the invalidation is acknowledged.
+ */
+bool vu_queue_iotlb_affected(const struct vu_queue *q, uint64_t first,
+			     uint64_t last);
+
+/*
+ * Control thread, after an IOTLB update of [first, last]: wake the worker
+ * (through its kick eventfd) if a chain of it waits for an address there.
+ */
+void vu_queue_iotlb_wake(struct vu_queue *q, uint64_t first, uint64_t last);
+
+/* Control thread: whether a queue that could not start waits for a
+ * translation in [first, last] (its start is worth retrying). */
+bool vu_queue_ring_waits_for(const struct vu_queue *q, uint64_t first,
+			     uint64_t last);
 
 #endif

@@ -111,6 +111,11 @@ void vu_queue_push(struct vu_queue *q, const struct vu_elem *elem, uint32_t len)
 /* Signal the guest through the call eventfd if it wants to be signalled
  * (honours VRING_AVAIL_F_NO_INTERRUPT and EVENT_IDX used_event). */
 void vu_queue_notify(struct vu_queue *q);
+/* The same decision, for a caller that signals by itself (through its
+ * io_uring ring, batched with its next wait): the call eventfd to write
+ * now, or -1 when the guest does not want a signal.  The fd stays valid
+ * while the queue is started. */
+int vu_queue_notify_fd(struct vu_queue *q);
 
 /* Before sleeping on the kick fd: ask the guest to kick us (clears
  * VRING_USED_F_NO_NOTIFY or publishes avail_event with EVENT_IDX) and tell

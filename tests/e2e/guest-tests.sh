@@ -232,6 +232,72 @@ t_readdir_guest() {
 	eq "$(ls "$OUT/many" | wc -l | tr -d ' ')" "1000" "entries after unlink"
 }
 
+t_chown() {
+	echo "owned" >"$OUT/chown.txt" || return 1
+	chown 1234:5678 "$OUT/chown.txt" || return 1
+	drop_caches
+	eq "$(stat -c %u:%g "$OUT/chown.txt")" "1234:5678" "owner"
+}
+
+t_fallocate() {
+	: >"$OUT/falloc.bin" || return 1
+	fallocate -l 1048576 "$OUT/falloc.bin" || return 1
+	drop_caches
+	eq "$(stat -c %s "$OUT/falloc.bin")" "1048576" "size"
+}
+
+t_odirect_read() {
+	eq "$(dd if="$IN/big.bin" bs=1M iflag=direct 2>/dev/null | md5sum | cut -d' ' -f1)" \
+		"$(cat "$IN/big.md5")" "O_DIRECT read md5"
+}
+
+t_parallel_io() {
+	# Several requests in flight at once: 4 writers, then 4 readers.
+	for i in 1 2 3 4; do
+		dd if="$IN/big.bin" of="$OUT/par$i.bin" bs=64k skip=$((i * 16)) count=64 \
+			2>/dev/null &
+	done
+	wait
+	drop_caches
+	for i in 1 2 3 4; do
+		md5sum "$OUT/par$i.bin" >"/tmp/par$i.md5" &
+	done
+	wait
+	for i in 1 2 3 4; do
+		want=$(dd if="$IN/big.bin" bs=64k skip=$((i * 16)) count=64 2>/dev/null |
+			md5sum | cut -d' ' -f1)
+		eq "$(cut -d' ' -f1 "/tmp/par$i.md5")" "$want" "par$i.bin md5" || return 1
+	done
+}
+
+t_exec_from_share() {
+	# exec maps the binary: page-cache reads through the share (mmap).
+	cp /bin/busybox "$OUT/busybox" || return 1
+	drop_caches
+	eq "$("$OUT/busybox" echo exec-ok)" "exec-ok" "output"
+}
+
+t_name_max() {
+	n255=$(printf 'n%.0s' $(seq 1 255))
+	: >"$OUT/$n255" || return 1
+	[ -e "$OUT/$n255" ] || { echo "255-byte name missing"; return 1; }
+	rm "$OUT/$n255" || return 1
+	expect_err "File name too long" touch "$OUT/${n255}x"
+}
+
+t_readdir_long_names() {
+	mkdir "$OUT/long" || return 1
+	p=$(printf 'L%.0s' $(seq 1 200))
+	i=0
+	while [ $i -lt 300 ]; do
+		: >"$OUT/long/$p.$i" || return 1
+		i=$((i + 1))
+	done
+	drop_caches
+	eq "$(ls "$OUT/long" | wc -l | tr -d ' ')" "300" "entries" || return 1
+	eq "$(ls -l "$OUT/long" | grep -c "$p")" "300" "entries (readdirplus)"
+}
+
 t_unlink() {
 	echo "bye" >"$OUT/unlink.txt" || return 1
 	rm "$OUT/unlink.txt" || return 1
@@ -373,6 +439,13 @@ run chmod t_chmod
 run utimes t_utimes
 run truncate t_truncate
 run mknod_fifo t_mknod_fifo
+run chown t_chown
+run fallocate t_fallocate
+run odirect_read t_odirect_read
+run parallel_io t_parallel_io
+run exec_from_share t_exec_from_share
+run name_max t_name_max
+run readdir_long_names t_readdir_long_names
 run readdir_host t_readdir_host
 run readdir_guest t_readdir_guest
 run unlink t_unlink

@@ -59,10 +59,11 @@ e2e_wait_socket() {
 	return 1
 }
 
-# e2e_qemu_args KERNEL INITRD SOCKET MODE SERIAL_LOG: sets QEMU_ARGS.
-# Memory must be a shared memfd: the back-end maps the guest's RAM.
+# e2e_qemu_args KERNEL INITRD SOCKET MODE SERIAL_LOG [allow-reboot]: sets
+# QEMU_ARGS.  Memory must be a shared memfd: the back-end maps the guest's
+# RAM.  Without allow-reboot a guest reboot (or panic) ends QEMU.
 e2e_qemu_args() {
-	local kernel=$1 initrd=$2 sock=$3 mode=$4 serial=$5
+	local kernel=$1 initrd=$2 sock=$3 mode=$4 serial=$5 reboot=${6:-}
 	local mem=${E2E_MEM:-512M} accel cpu
 	accel=$(e2e_accel)
 	if [ "$accel" = kvm ]; then cpu=host; else cpu=max; fi
@@ -75,8 +76,8 @@ e2e_qemu_args() {
 		-kernel "$kernel" -initrd "$initrd"
 		-append "console=ttyS0 quiet loglevel=4 panic=-1 e2e.mode=$mode e2e.tag=share"
 		-nodefaults -display none -monitor none -serial file:"$serial"
-		-no-reboot
 	)
+	[ "$reboot" = allow-reboot ] || QEMU_ARGS+=(-no-reboot)
 }
 
 # e2e_stop PID [NAME]: TERM, wait up to 5 s, then KILL.  Only our own PIDs.

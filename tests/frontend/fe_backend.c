@@ -163,20 +163,37 @@ int fe_backend_wait(struct fe_backend *b, int timeout_ms)
 	return 0;
 }
 
+/* Exited, but not reaped: its pid, hence its process group id, stays
+ * reserved, so signalling the group cannot hit a stranger. */
+static bool exited_unreaped(pid_t pid)
+{
+	siginfo_t si;
+
+	memset(&si, 0, sizeof(si));
+	return waitid(P_PID, pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+	       si.si_pid == pid;
+}
+
 int fe_backend_stop(struct fe_backend *b, int timeout_ms)
 {
+	int64_t deadline = fe_now_ms() + timeout_ms;
+	int status;
+
 	if (!b->pid)
 		return -ECHILD;
-	if (fe_backend_alive(b)) {
+	if (!b->exited) {
 		kill(-b->pid, SIGTERM);
-		if (fe_backend_wait(b, timeout_ms) < 0) {
-			kill(-b->pid, SIGKILL);
-			fe_backend_wait(b, 10000);
+		while (!exited_unreaped(b->pid) && fe_now_ms() < deadline)
+			usleep(5000);
+		/* Leftovers of its group (virtiofsd's sandbox child), or the
+		 * daemon itself if it ignored SIGTERM. */
+		kill(-b->pid, SIGKILL);
+		if (waitpid(b->pid, &status, 0) == b->pid) {
+			b->status = status;
+			b->exited = true;
 		}
 	}
-	/* Children it left behind in its group (virtiofsd's sandbox). */
-	kill(-b->pid, SIGKILL);
-	return b->exited ? b->status : -ETIMEDOUT;
+	return b->exited ? b->status : -ECHILD;
 }
 
 void fe_backend_cleanup(struct fe_backend *b)
@@ -204,6 +221,28 @@ void fe_backend_dump_log(const struct fe_backend *b)
 		fwrite(buf, 1, n, stderr);
 	fprintf(stderr, "---- end of back-end log ----\n");
 	fclose(f);
+}
+
+bool fe_backend_sanitizer_report(const struct fe_backend *b, char *line,
+				 size_t len)
+{
+	char buf[1024];
+	bool found = false;
+	FILE *f;
+
+	f = fopen(b->log, "re");
+	if (!f)
+		return false;
+	while (!found && fgets(buf, sizeof(buf), f)) {
+		if (strstr(buf, "ERROR: AddressSanitizer") ||
+		    strstr(buf, "runtime error:")) {
+			found = true;
+			if (line && len)
+				snprintf(line, len, "%s", buf);
+		}
+	}
+	fclose(f);
+	return found;
 }
 
 bool fe_backend_crashed(const struct fe_backend *b)

@@ -52,14 +52,36 @@ void fe_req_free(struct fe_req *r)
 	free(r);
 }
 
+void fe_fuse_set_caller(struct fe_dev *d, uint32_t uid, uint32_t gid)
+{
+	d->caller_set = true;
+	d->caller_uid = uid;
+	d->caller_gid = gid;
+}
+
+void fe_fuse_reset_caller(struct fe_dev *d)
+{
+	d->caller_set = false;
+}
+
+static uint32_t fe_caller_uid(const struct fe_dev *d)
+{
+	return d->caller_set ? d->caller_uid : (uint32_t)getuid();
+}
+
+static uint32_t fe_caller_gid(const struct fe_dev *d)
+{
+	return d->caller_set ? d->caller_gid : (uint32_t)getgid();
+}
+
 int fe_req_prepare(struct fe_dev *d, struct fe_req *r, uint32_t opcode,
 		   uint64_t nodeid, const void *arg, size_t arg_len)
 {
 	struct fuse_in_header h = {
 		.opcode = opcode,
 		.nodeid = nodeid,
-		.uid = getuid(),
-		.gid = getgid(),
+		.uid = fe_caller_uid(d),
+		.gid = fe_caller_gid(d),
 		.pid = getpid(),
 	};
 	size_t data = (r->data && !r->data_out) ? r->data_len : 0;
@@ -270,8 +292,8 @@ int fe_fuse_call(struct fe_dev *d, unsigned int qidx, uint32_t opcode,
 		.opcode = opcode,
 		.unique = fe_fuse_next_unique(d),
 		.nodeid = nodeid,
-		.uid = getuid(),
-		.gid = getgid(),
+		.uid = fe_caller_uid(d),
+		.gid = fe_caller_gid(d),
 		.pid = getpid(),
 	};
 	r = fe_vq_add(q, seg, n, h);

@@ -55,6 +55,9 @@ struct fe_dev {
 	int transport_err;
 	bool inited;
 	struct fuse_init_out init;
+	/* Caller ids put in every fuse_in_header (fe_fuse_set_caller). */
+	bool caller_set;
+	uint32_t caller_uid, caller_gid;
 };
 
 int fe_mem_create(struct fe_dev *d);

@@ -20,7 +20,9 @@ struct fe_test {
 extern struct fe_test fe_t;
 
 /* Path of the daemon under test: $VFSD. Skips the test (with a message)
- * when it is not built yet. */
+ * when it is not built yet.  Note: criterion does not run .fini after a
+ * skip, so never skip once a back-end is running (its temp dir would stay
+ * behind); fe_test_start skips before creating anything. */
 const char *fe_test_vfsd(void);
 const char *fe_test_virtiofsd(void);
 /* Start the back-end of `kind` (exe chosen as above), fail on error. */
@@ -30,6 +32,9 @@ struct fe_dev *fe_test_open(const struct fe_opts *opts);
 /* Open + INIT. */
 struct fe_dev *fe_test_open_init(const struct fe_opts *opts);
 void fe_test_fini(void);
+/* Last statement of every test: fail on a sanitizer report in the
+ * back-end's log (criterion ignores failures in .fini). */
+void fe_test_end(void);
 
 /* Scenarios (assert inside). */
 void fe_scenario_lifecycle(struct fe_dev *d, const char *shared_dir);

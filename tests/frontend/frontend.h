@@ -290,8 +290,8 @@ struct fe_seg {
 /* Add a chain (caller orders readable before writable; the ring does not
  * check, hostile tests use that).  Uses an indirect table when the device
  * was opened with opts.indirect and nseg > 1.  Returns the head index or
- * -ENOSPC (no free descriptors), -E2BIG (nseg > queue size), -EINVAL.  Publishes into the avail ring;
- * does not kick. */
+ * -ENOSPC (no free descriptors), -E2BIG (nseg > queue size), -EINVAL.
+ * Publishes into the avail ring; does not kick. */
 int fe_vq_add(struct fe_vq *q, const struct fe_seg *seg, unsigned int nseg,
 	      void *token);
 /* Notify the back-end if it wants it (EVENT_IDX avail_event or
@@ -388,6 +388,10 @@ int fe_fuse_call_raw(struct fe_dev *d, unsigned int qidx, const void *req,
 		     size_t req_len, void *reply, size_t reply_cap,
 		     struct fe_reply *rep);
 uint64_t fe_fuse_next_unique(struct fe_dev *d);
+/* The caller's ids in every later fuse_in_header (default: the test
+ * process's real ids); fe_fuse_reset_caller goes back to the default. */
+void fe_fuse_set_caller(struct fe_dev *d, uint32_t uid, uint32_t gid);
+void fe_fuse_reset_caller(struct fe_dev *d);
 /* Set by the last transport failure of a typed helper (0 if none). */
 int fe_fuse_transport_error(const struct fe_dev *d);
 
@@ -499,6 +503,11 @@ int fe_backend_stop(struct fe_backend *b, int timeout_ms);
 void fe_backend_cleanup(struct fe_backend *b);
 /* Copy the back-end's log to stderr (for failing tests). */
 void fe_backend_dump_log(const struct fe_backend *b);
+/* Does its log contain an AddressSanitizer error or a UBSan "runtime
+ * error" (leak reports at exit are not counted)?  Copies the first such
+ * line into line (may be NULL). */
+bool fe_backend_sanitizer_report(const struct fe_backend *b, char *line,
+				 size_t len);
 /* Did it die from a signal or a sanitizer/abort exit code? */
 bool fe_backend_crashed(const struct fe_backend *b);
 /* Open fds of a process (/proc/PID/fd), or -errno. */

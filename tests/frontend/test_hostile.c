@@ -14,7 +14,6 @@
 #include <sys/eventfd.h>
 
 #include <criterion/criterion.h>
-#include <criterion/logging.h>
 
 #include "fe_test.h"
 
@@ -179,6 +178,7 @@ Test(hostile_control, wrong_payload_size_is_rejected)
 	};
 
 	run_bad_msgs(cases, sizeof(cases) / sizeof(cases[0]));
+	fe_test_end();
 }
 
 Test(hostile_control, wrong_fd_count_is_rejected)
@@ -207,6 +207,7 @@ Test(hostile_control, wrong_fd_count_is_rejected)
 	};
 
 	run_bad_msgs(cases, sizeof(cases) / sizeof(cases[0]));
+	fe_test_end();
 }
 
 Test(hostile_control, queue_index_out_of_range_is_rejected)
@@ -251,6 +252,7 @@ Test(hostile_control, queue_index_out_of_range_is_rejected)
 	};
 
 	run_bad_msgs(cases, sizeof(cases) / sizeof(cases[0]));
+	fe_test_end();
 }
 
 Test(hostile_control, ring_size_not_power_of_two_is_rejected)
@@ -279,6 +281,7 @@ Test(hostile_control, ring_size_not_power_of_two_is_rejected)
 	};
 
 	run_bad_msgs(cases, sizeof(cases) / sizeof(cases[0]));
+	fe_test_end();
 }
 
 Test(hostile_control, unknown_requests_are_rejected)
@@ -299,6 +302,7 @@ Test(hostile_control, unknown_requests_are_rejected)
 	};
 
 	run_bad_msgs(cases, sizeof(cases) / sizeof(cases[0]));
+	fe_test_end();
 }
 
 enum addr_case {
@@ -385,6 +389,7 @@ Test(hostile_control, ring_address_outside_memory_is_rejected)
 	ring_setup_must_fail(DESC_IN_HOLE, "desc at an unmapped low address");
 	ring_setup_must_fail(DESC_WRAPS, "desc address wraps");
 	ring_setup_must_fail(ADDR_ZERO, "all ring addresses zero");
+	fe_test_end();
 }
 
 /* SET_MEM_TABLE with one hostile region (the memfd is real). */
@@ -431,6 +436,7 @@ Test(hostile_control, bad_memory_table_is_rejected)
 			    0, UINT64_MAX - 4095, 1);
 	mem_table_must_fail("nregions 9 (more than 8)", FE_GPA_BASE, 4096, 0,
 			    0, 9);
+	fe_test_end();
 }
 
 Test(hostile_control, broken_framing_drops_the_connection)
@@ -472,6 +478,7 @@ Test(hostile_control, broken_framing_drops_the_connection)
 	cr_assert_eq(fe_vu_send(d, FE_VU_SET_FEATURES, ACK, 8, "abcd", 4,
 				NULL, 0), 0);
 	expect_survives("truncated payload");
+	fe_test_end();
 }
 
 Test(hostile_control, fds_of_rejected_messages_are_not_leaked)
@@ -509,6 +516,7 @@ Test(hostile_control, fds_of_rejected_messages_are_not_leaked)
 		n = fe_count_fds(fe_t.be.pid);
 	}
 	cr_assert_leq(n, base, "vfsd holds %d fds, %d before", n, base);
+	fe_test_end();
 }
 
 /* ---- hostile guest: descriptor chains on a running request queue ---- */
@@ -611,8 +619,9 @@ static void probe_and_survive(struct chain_env *c, const char *what)
 		if (!answered && poll(&p, 1, 50) > 0)
 			(void)!read(p.fd, &v, sizeof(v));
 	}
-	cr_log_info("%s: ring %s", what, answered ? "kept serving" :
-		    "stopped (broken latch)");
+	if (getenv("FE_VERBOSE"))
+		fprintf(stderr, "%s: ring %s\n", what,
+			answered ? "kept serving" : "stopped (broken latch)");
 	expect_survives(what);
 }
 
@@ -632,6 +641,7 @@ Test(hostile_guest, descriptor_loop)
 	set_desc(&c.desc[RAW + 1], c.out_gpa, 256,
 		 VRING_DESC_F_NEXT | VRING_DESC_F_WRITE, RAW);
 	publish_and_probe(&c, RAW, "descriptor loop");
+	fe_test_end();
 }
 
 Test(hostile_guest, next_out_of_range)
@@ -642,6 +652,7 @@ Test(hostile_guest, next_out_of_range)
 	set_desc(&c.desc[RAW], c.in_gpa, c.in_len, VRING_DESC_F_NEXT,
 		 (uint16_t)(fe_vq_size(c.q) + 7));
 	publish_and_probe(&c, RAW, "next out of range");
+	fe_test_end();
 }
 
 Test(hostile_guest, head_out_of_range)
@@ -650,6 +661,7 @@ Test(hostile_guest, head_out_of_range)
 
 	chain_env_open(&c, NULL);
 	publish_and_probe(&c, 5000, "head out of range");
+	fe_test_end();
 }
 
 Test(hostile_guest, avail_idx_jump)
@@ -663,6 +675,7 @@ Test(hostile_guest, avail_idx_jump)
 	fe_vq_set_avail_idx(q, (uint16_t)(fe_vq_avail(q)->idx +
 					  fe_vq_size(q) + 10));
 	probe_and_survive(&c, "avail idx jump");
+	fe_test_end();
 }
 
 Test(hostile_guest, zero_length_descriptor)
@@ -673,6 +686,7 @@ Test(hostile_guest, zero_length_descriptor)
 	set_desc(&c.desc[RAW], c.in_gpa, 0, VRING_DESC_F_NEXT, RAW + 1);
 	set_desc(&c.desc[RAW + 1], c.out_gpa, 256, VRING_DESC_F_WRITE, 0);
 	publish_and_probe(&c, RAW, "zero-length descriptor");
+	fe_test_end();
 }
 
 Test(hostile_guest, readable_after_writable)
@@ -684,6 +698,7 @@ Test(hostile_guest, readable_after_writable)
 		 VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, RAW + 1);
 	set_desc(&c.desc[RAW + 1], c.in_gpa, c.in_len, 0, 0);
 	publish_and_probe(&c, RAW, "readable after writable");
+	fe_test_end();
 }
 
 Test(hostile_guest, buffer_outside_memory)
@@ -694,6 +709,7 @@ Test(hostile_guest, buffer_outside_memory)
 	set_desc(&c.desc[RAW], 0x1000, c.in_len, VRING_DESC_F_NEXT, RAW + 1);
 	set_desc(&c.desc[RAW + 1], c.out_gpa, 256, VRING_DESC_F_WRITE, 0);
 	publish_and_probe(&c, RAW, "buffer outside memory");
+	fe_test_end();
 }
 
 Test(hostile_guest, buffer_straddles_region_end)
@@ -709,6 +725,7 @@ Test(hostile_guest, buffer_straddles_region_end)
 	set_desc(&c.desc[RAW + 1], r0->gpa + r0->size - 8, 256,
 		 VRING_DESC_F_WRITE, 0);
 	publish_and_probe(&c, RAW, "buffer straddles region end");
+	fe_test_end();
 }
 
 Test(hostile_guest, huge_lengths)
@@ -722,6 +739,7 @@ Test(hostile_guest, huge_lengths)
 	set_desc(&c.desc[RAW + 2], c.out_gpa, 0xffffffffu,
 		 VRING_DESC_F_WRITE, 0);
 	publish_and_probe(&c, RAW, "huge lengths");
+	fe_test_end();
 }
 
 static void indirect_case(uint32_t table_len, uint16_t head_flags,
@@ -779,6 +797,7 @@ Test(hostile_guest, indirect_table_of_bad_size)
 	indirect_case(17, 0, fill_valid, "indirect table len 17");
 	indirect_case(0, 0, fill_valid, "indirect table len 0");
 	indirect_case(0xfffffff0u, 0, fill_valid, "indirect table 4 GiB");
+	fe_test_end();
 }
 
 Test(hostile_guest, indirect_table_abuse)
@@ -792,6 +811,7 @@ Test(hostile_guest, indirect_table_abuse)
 	indirect_case(16, 0, fill_next_out, "next beyond the indirect table");
 	indirect_case(4096 * 16, 0, fill_many,
 		      "indirect table with 4096 entries");
+	fe_test_end();
 }
 
 /* ---- malformed FUSE requests on a healthy ring ---- */
@@ -850,6 +870,7 @@ Test(hostile_fuse, header_len_larger_than_the_chain)
 	q.h.len = 0xffffffffu;
 	expect_error_reply(d, &q, sizeof(q), "len 0xffffffff");
 	still_serving(d);
+	fe_test_end();
 }
 
 Test(hostile_fuse, header_len_too_small_for_the_arguments)
@@ -870,6 +891,7 @@ Test(hostile_fuse, header_len_too_small_for_the_arguments)
 	expect_error_reply(d, &q, sizeof(q.h) + 4, "short GETATTR arg");
 	expect_error_reply(d, &wr, sizeof(wr), "WRITE size > data");
 	still_serving(d);
+	fe_test_end();
 }
 
 Test(hostile_fuse, unterminated_name)
@@ -887,6 +909,7 @@ Test(hostile_fuse, unterminated_name)
 	memcpy(q.name, "abcdefgh", 8);          /* no NUL */
 	expect_error_reply(d, &q, sizeof(q), "LOOKUP name without NUL");
 	still_serving(d);
+	fe_test_end();
 }
 
 Test(hostile_fuse, names_that_escape_are_refused)
@@ -899,6 +922,7 @@ Test(hostile_fuse, names_that_escape_are_refused)
 	cr_assert_lt(fe_mkdir(d, FUSE_ROOT_ID, "x/y", 0755, &e), 0);
 	cr_assert_eq(fe_fuse_transport_error(d), 0);
 	still_serving(d);
+	fe_test_end();
 }
 
 Test(hostile_fuse, unknown_opcode_gets_enosys)
@@ -914,6 +938,7 @@ Test(hostile_fuse, unknown_opcode_gets_enosys)
 	cr_assert_eq(rep.error, -ENOSYS);
 	cr_assert_eq(rep.unique, q.h.unique);
 	still_serving(d);
+	fe_test_end();
 }
 
 Test(hostile_fuse, request_shorter_than_a_header)
@@ -929,6 +954,7 @@ Test(hostile_fuse, request_shorter_than_a_header)
 				      &rep), 0, "chain never returned");
 	cr_assert_leq(rep.used_len, sizeof(reply));
 	still_serving(d);
+	fe_test_end();
 }
 
 Test(hostile_fuse, reply_buffer_too_small)
@@ -946,6 +972,7 @@ Test(hostile_fuse, reply_buffer_too_small)
 	cr_assert_eq(fe_fuse_call_raw(d, 1, &q, sizeof(q), NULL, 0, &rep), 0);
 	cr_assert_eq(rep.used_len, 0u);
 	still_serving(d);
+	fe_test_end();
 }
 
 Test(hostile_fuse, requests_before_init_get_an_error)
@@ -956,6 +983,7 @@ Test(hostile_fuse, requests_before_init_get_an_error)
 	expect_error_reply(d, &q, sizeof(q), "GETATTR before INIT");
 	cr_assert_eq(fe_fuse_init(d, 0, FE_INIT_FLAGS_DEFAULT, NULL), 0);
 	still_serving(d);
+	fe_test_end();
 }
 
 Test(hostile_fuse, init_with_bad_major_is_refused)
@@ -985,4 +1013,5 @@ Test(hostile_fuse, init_with_bad_major_is_refused)
 	}
 	cr_assert_eq(fe_fuse_init(d, 0, FE_INIT_FLAGS_DEFAULT, NULL), 0);
 	still_serving(d);
+	fe_test_end();
 }

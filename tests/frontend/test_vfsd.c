@@ -70,12 +70,14 @@ Test(vfsd, handshake_negotiates_what_qemu_needs)
 	cr_assert_geq(fe_dev_queue_num_offered(d), 2u);
 	cr_assert_eq(fe_dev_stop(d), 0);
 	cr_assert(fe_backend_alive(&fe_t.be));
+	fe_test_end();
 }
 
 Test(vfsd, lifecycle)
 {
 	fe_t.dev = fe_test_open_init(NULL);
 	fe_scenario_lifecycle(fe_t.dev, fe_t.be.shared);
+	fe_test_end();
 }
 
 Test(vfsd, lifecycle_kernel_like_chains)
@@ -85,6 +87,7 @@ Test(vfsd, lifecycle_kernel_like_chains)
 
 	fe_t.dev = fe_test_open_init(&o);
 	fe_scenario_lifecycle(fe_t.dev, fe_t.be.shared);
+	fe_test_end();
 }
 
 Test(vfsd, lifecycle_without_reply_ack)
@@ -93,12 +96,14 @@ Test(vfsd, lifecycle_without_reply_ack)
 
 	fe_t.dev = fe_test_open_init(&o);
 	fe_scenario_lifecycle(fe_t.dev, fe_t.be.shared);
+	fe_test_end();
 }
 
 Test(vfsd, depth_32)
 {
 	fe_t.dev = fe_test_open_init(NULL);
 	fe_scenario_depth(fe_t.dev, fe_t.be.shared, 32);
+	fe_test_end();
 }
 
 Test(vfsd, depth_32_event_idx_busy_poll)
@@ -107,6 +112,7 @@ Test(vfsd, depth_32_event_idx_busy_poll)
 
 	fe_t.dev = fe_test_open_init(&o);
 	fe_scenario_depth(fe_t.dev, fe_t.be.shared, 32);
+	fe_test_end();
 }
 
 Test(vfsd, depth_32_indirect_two_regions)
@@ -115,33 +121,64 @@ Test(vfsd, depth_32_indirect_two_regions)
 
 	fe_t.dev = fe_test_open_init(&o);
 	fe_scenario_depth(fe_t.dev, fe_t.be.shared, 32);
+	fe_test_end();
 }
 
 Test(vfsd, forget_on_hiprio)
 {
 	fe_t.dev = fe_test_open_init(NULL);
 	fe_scenario_forget(fe_t.dev, fe_t.be.shared);
+	fe_test_end();
 }
 
-Test(vfsd, every_request_queue_serves)
+/* vfsd --request-queues=2: hiprio + two request queues. */
+static void setup_mq(void)
+{
+	static const char *const extra[] = { "--request-queues=2", NULL };
+
+	fe_test_start(FE_BACKEND_VFSD, extra);
+}
+
+TestSuite(vfsd_mq, .init = setup_mq, .fini = fe_test_fini, .timeout = 60);
+
+Test(vfsd_mq, every_request_queue_serves)
 {
 	struct fe_opts o = { .num_queues = 3 };
 	struct fuse_attr_out ao;
 	struct fe_dev *d;
 	unsigned int q;
 
-	fe_t.dev = d = fe_test_open(NULL);
-	if (fe_dev_queue_num_offered(d) < 3)
-		cr_skip_test("vfsd offers %u queues", fe_dev_queue_num_offered(d));
-	fe_dev_close(d);
 	fe_t.dev = d = fe_test_open(&o);
+	cr_assert_eq(fe_dev_queue_num_offered(d), 3u);
 	cr_assert_eq(fe_fuse_init(d, 0, FE_INIT_FLAGS_DEFAULT, NULL), 0);
 	for (q = 1; q < 3; q++) {
 		fe_fuse_set_queue(d, q);
 		cr_assert_eq(fe_getattr(d, FUSE_ROOT_ID, &ao), 0,
 			     "GETATTR on queue %u", q);
 	}
+	fe_fuse_set_queue(d, 1);
 	fe_scenario_depth(d, fe_t.be.shared, 32);   /* on the last queue */
+	fe_scenario_lifecycle(d, fe_t.be.shared);   /* on queue 1 */
+	fe_test_end();
+}
+
+Test(vfsd, stop_returns_the_ring_positions)
+{
+	struct fe_dev *d;
+	uint16_t req_idx, hip_idx;
+
+	fe_t.dev = d = fe_test_open_init(NULL);
+	fe_scenario_forget(d, fe_t.be.shared);
+	fe_scenario_depth(d, fe_t.be.shared, 32);
+	req_idx = fe_vq_avail(fe_dev_vq(d, 1))->idx;
+	hip_idx = fe_vq_avail(fe_dev_vq(d, 0))->idx;
+	cr_assert_gt(hip_idx, 0);
+	/* GET_VRING_BASE answers the next avail index the back-end would
+	 * have read: everything we published was consumed. */
+	cr_assert_eq(fe_dev_stop(d), 0);
+	cr_assert_eq(fe_vq_base(fe_dev_vq(d, 1)), req_idx);
+	cr_assert_eq(fe_vq_base(fe_dev_vq(d, 0)), hip_idx);
+	fe_test_end();
 }
 
 Test(vfsd, second_init_on_the_same_rings)
@@ -158,6 +195,7 @@ Test(vfsd, second_init_on_the_same_rings)
 	cr_assert_eq(io.major, FUSE_KERNEL_VERSION);
 	cr_assert_eq(fe_lookup(d, FUSE_ROOT_ID, "before", &e), 0);
 	cr_assert_eq(e.attr.size, 1u);
+	fe_test_end();
 }
 
 Test(vfsd, guest_reboot_restarts_rings_and_inits_again)
@@ -176,6 +214,7 @@ Test(vfsd, guest_reboot_restarts_rings_and_inits_again)
 	cr_assert_eq(fe_lookup(d, FUSE_ROOT_ID, "persist", &e), 0);
 	cr_assert_eq(e.attr.size, 3u);
 	fe_scenario_depth(d, fe_t.be.shared, 32);
+	fe_test_end();
 }
 
 Test(vfsd, init_with_older_minor)
@@ -189,6 +228,7 @@ Test(vfsd, init_with_older_minor)
 	cr_assert_eq(io.major, FUSE_KERNEL_VERSION);
 	cr_assert_leq(io.minor, FUSE_KERNEL_MINOR_VERSION);
 	fe_scenario_forget(d, fe_t.be.shared);
+	fe_test_end();
 }
 
 Test(vfsd, reconnect_after_clean_close)
@@ -211,6 +251,7 @@ Test(vfsd, reconnect_after_clean_close)
 	cr_assert_eq(fe_lookup(d, FUSE_ROOT_ID, "kept", &e), 0);
 	cr_assert_eq(e.attr.size, 4u);
 	fe_scenario_lifecycle(d, fe_t.be.shared);
+	fe_test_end();
 }
 
 Test(vfsd, reconnect_after_abrupt_disconnect_with_requests_in_flight)
@@ -241,6 +282,7 @@ Test(vfsd, reconnect_after_abrupt_disconnect_with_requests_in_flight)
 	fe_t.dev = d = fe_test_open(NULL);
 	fe_scenario_smoke(d, fe_t.be.shared);
 	cr_assert(fe_backend_alive(&fe_t.be));
+	fe_test_end();
 }
 
 Test(vfsd, connections_do_not_leak_fds)
@@ -277,6 +319,7 @@ Test(vfsd, connections_do_not_leak_fds)
 	cr_assert_leq(n, base, "vfsd holds %d fds after 10 connections, %d "
 		      "before", n, base);
 	cr_assert(fe_backend_alive(&fe_t.be));
+	fe_test_end();
 }
 
 Test(vfsd, sigterm_exits_cleanly)
@@ -288,4 +331,5 @@ Test(vfsd, sigterm_exits_cleanly)
 	cr_assert_geq(status, 0, "vfsd did not exit on SIGTERM");
 	cr_assert(!fe_backend_crashed(&fe_t.be),
 		  "vfsd exit status 0x%x after SIGTERM", status);
+	fe_test_end();
 }

@@ -7,7 +7,13 @@
 #include <string.h>
 #include <sys/sysmacros.h>
 
-#define REC(f, op) do { (f)->calls[op]++; if ((f)->err[op]) return (f)->err[op]; } while (0)
+/* Count the call; return the injected error, if any. */
+#define REC(f, op)                                                       \
+	do {                                                             \
+		(f)->calls[op]++;                                        \
+		if ((f)->err[op])                                        \
+			return (f)->err[op];                             \
+	} while (0)
 
 void fake_fs_init(struct fake_fs *f)
 {
@@ -258,6 +264,23 @@ static int f_create(void *fs, const struct fs_ctx *ctx, uint64_t parent,
 	REC(f, F_CREATE);
 	f->nodeid = parent;
 	copy_name(f->name, sizeof(f->name), name);
+	f->mode = mode;
+	f->flags = flags;
+	f->umask = umask;
+	new_entry(f, out);
+	*fh = f->open_fh;
+	*open_flags = f->open_flags;
+	return 0;
+}
+
+static int f_tmpfile(void *fs, const struct fs_ctx *ctx, uint64_t parent,
+		     mode_t mode, int flags, mode_t umask,
+		     struct fs_entry *out, uint64_t *fh, uint32_t *open_flags)
+{
+	struct fake_fs *f = fs;
+
+	REC(f, F_TMPFILE);
+	f->nodeid = parent;
 	f->mode = mode;
 	f->flags = flags;
 	f->umask = umask;
@@ -608,6 +631,7 @@ const struct fs_ops fake_fs_ops = {
 	.link = f_link,
 	.open = f_open,
 	.create = f_create,
+	.tmpfile = f_tmpfile,
 	.release = f_release,
 	.flush = f_flush,
 	.fsync = f_fsync,

@@ -110,7 +110,8 @@ Test(config, unimplemented_options_are_refused_not_ignored, .init = quiet)
 {
 	struct config cfg;
 
-	cr_assert_eq(PARSE(&cfg, "--shared-dir=/d", "--sandbox=namespace"), -EINVAL);
+	cr_assert_eq(PARSE(&cfg, "--shared-dir=/d", "--migration-mode=find-paths"), -EINVAL);
+	cr_assert_eq(PARSE(&cfg, "--shared-dir=/d", "--sandbox=jail"), -EINVAL);
 	cr_assert_eq(PARSE(&cfg, "--shared-dir=/d", "-o", "flock"), -EINVAL);
 	cr_assert_eq(PARSE(&cfg, "--shared-dir=/d", "--no-such-option"), -EINVAL);
 	cr_assert_eq(PARSE(&cfg, "--shared-dir=/d", "stray"), -EINVAL);
@@ -140,4 +141,100 @@ Test(config, error_message_names_the_option)
 	err = cr_get_redirected_stderr();
 	cr_assert(fgets(line, sizeof(line), err));
 	cr_assert(strstr(line, "log level") && strstr(line, "loud"), "got: %s", line);
+}
+
+/* Read the first line the last PARSE wrote to (redirected) stderr. */
+static void first_stderr_line(char *line, size_t len)
+{
+	FILE *err;
+
+	fflush(stderr);
+	err = cr_get_redirected_stderr();
+	line[0] = '\0';
+	cr_assert(fgets(line, (int)len, err));
+}
+
+Test(config, unimplemented_feature_is_named_in_the_refusal)
+{
+	struct config cfg;
+	char line[256];
+
+	cr_redirect_stderr();
+	cr_assert_eq(PARSE(&cfg, "--shared-dir=/d", "--tag=myfs"), -EINVAL);
+	first_stderr_line(line, sizeof(line));
+	cr_assert(strstr(line, "--tag") && strstr(line, "not implemented"),
+		  "got: %s", line);
+}
+
+Test(config, qemu_era_negative_and_compat_items)
+{
+	struct config cfg;
+
+	cr_assert_eq(PARSE(&cfg, "-o", "source=/srv", "-o",
+			   "xattr,no_xattr,allow_direct_io,no_flock,no_posix_lock,loglevel=err",
+			   "--fd=3"), 0);
+	cr_assert_not(cfg.xattr);
+	cr_assert(cfg.allow_direct_io);
+	cr_assert_eq(cfg.log_level, LOG_LEVEL_ERROR);
+	cr_assert_eq(PARSE(&cfg, "-o", "source=/srv,log_level=debug,readdirplus",
+			   "--fd=3"), 0);
+	cr_assert_eq(cfg.log_level, LOG_LEVEL_DEBUG);
+	cr_assert(cfg.readdirplus);
+}
+
+Test(config, dash_o_value_shape_is_checked, .init = quiet)
+{
+	struct config cfg;
+
+	cr_assert_eq(PARSE(&cfg, "-o", "source"), -EINVAL);
+	cr_assert_eq(PARSE(&cfg, "-o", "source=/d,xattr=1"), -EINVAL);
+	cr_assert_eq(PARSE(&cfg, "-o", "source=/d,timeout=3"), -EINVAL);
+}
+
+Test(config, optional_value_options_follow_virtiofsd, .init = quiet)
+{
+	struct config cfg;
+
+	/* Parsed with virtiofsd's meaning even while refused as unimplemented:
+	 * a bad value is a usage error either way. */
+	cr_assert_eq(PARSE(&cfg, "--shared-dir=/d", "--posix-acl=sometimes"), -EINVAL);
+	cr_assert_eq(PARSE(&cfg, "--shared-dir=/d", "--inode-file-handles=never"), 0);
+	cr_assert_eq(cfg.inode_file_handles, INODE_FH_NEVER);
+	cr_assert_eq(PARSE(&cfg, "--shared-dir=/d", "--inode-file-handles=bogus"), -EINVAL);
+	cr_assert_eq(PARSE(&cfg, "--shared-dir=/d", "--posix-acl=never",
+			   "--security-label=never", "--no-killpriv-v2",
+			   "--no-announce-submounts"), 0);
+}
+
+Test(config, id_maps_are_validated, .init = quiet)
+{
+	struct config cfg;
+
+	cr_assert_eq(PARSE(&cfg, "--shared-dir=/d", "--uid-map=:0:100000"), -EINVAL);
+	cr_assert_eq(PARSE(&cfg, "--shared-dir=/d", "--uid-map=:0:x:1:"), -EINVAL);
+	cr_assert_eq(PARSE(&cfg, "--shared-dir=/d", "--translate-uid=sideways:0:0:1"),
+		     -EINVAL);
+	cr_assert_eq(PARSE(&cfg, "--shared-dir=/d", "--translate-gid=map:0"), -EINVAL);
+}
+
+Test(config, capabilities_json_has_type_fs)
+{
+	char buf[512] = "";
+	FILE *f = fmemopen(buf, sizeof(buf) - 1, "w");
+
+	cr_assert(f);
+	config_print_capabilities(f);
+	fclose(f);
+	cr_assert(strstr(buf, "\"type\": \"fs\""), "got: %s", buf);
+	cr_assert(strstr(buf, "\"separate-options\""), "got: %s", buf);
+}
+
+Test(config, dash_o_double_comma_is_a_literal_comma)
+{
+	struct config cfg;
+
+	/* libvirt escapes commas in the source path QEMU-style. */
+	cr_assert_eq(PARSE(&cfg, "--fd=3", "-o", "source=/srv/a,,b,cache=always"), 0);
+	cr_assert_str_eq(cfg.shared_dir, "/srv/a,b");
+	cr_assert_eq(cfg.cache, CACHE_ALWAYS);
 }

@@ -424,6 +424,21 @@ Test(init, readdirplus_and_writeback_when_configured)
 	cr_assert_eq(fk.init_info.proto_minor, 31);
 }
 
+Test(init, killpriv_v2_offered_only_when_configured)
+{
+	send_init(7, 38, 0xffffffffu, 0);
+	expect_ok(sizeof(struct fuse_init_out));
+	cr_assert_eq(init_out().flags & FUSE_HANDLE_KILLPRIV_V2, 0);
+	cr_assert(!fk.init_info.killpriv_v2);
+	cfg.killpriv_v2 = true;
+	server_free(srv);
+	start_server();
+	send_init(7, 38, 0xffffffffu, 0);
+	expect_ok(sizeof(struct fuse_init_out));
+	cr_assert(init_out().flags & FUSE_HANDLE_KILLPRIV_V2);
+	cr_assert(fk.init_info.killpriv_v2);
+}
+
 Test(init, flags2_ignored_without_init_ext)
 {
 	send_init(7, 38, FUSE_ASYNC_READ, 0xffffffffu);
@@ -628,7 +643,7 @@ Test(proto, unknown_opcodes_get_enosys)
 				   FUSE_SETLKW, FUSE_BMAP, FUSE_IOCTL,
 				   FUSE_POLL, FUSE_NOTIFY_REPLY,
 				   FUSE_SETUPMAPPING, FUSE_REMOVEMAPPING,
-				   FUSE_TMPFILE, 52, 4096, 0xffffffffu };
+				   52, 4096, 0xffffffffu };
 
 	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
 		msg_begin(codes[i], 1);
@@ -1261,6 +1276,79 @@ Test(ops, create_replies_entry_and_open)
 	cr_assert_eq(fk.mode, S_IFREG | 0640);
 	cr_assert_eq(fk.umask, 022);
 	cr_assert_str_eq(fk.name, "new");
+}
+
+Test(ops, tmpfile_replies_entry_and_open_ignoring_the_name)
+{
+	struct fuse_open_out oout;
+	struct fuse_create_in in = { .flags = O_RDWR | O_TMPFILE,
+				     .mode = S_IFREG | 0600, .umask = 022 };
+
+	/* The kernel's placeholder name for the unnamed dentry is "/". */
+	msg_begin(FUSE_TMPFILE, 2);
+	msg_add(&in, sizeof(in));
+	msg_str("/");
+	send();
+	expect_ok(sizeof(struct fuse_entry_out) + sizeof(oout));
+	cr_assert_eq(fk.calls[F_TMPFILE], 1);
+	cr_assert_eq(fk.nodeid, 2);
+	cr_assert_eq(entry_out().nodeid, 100);
+	memcpy(&oout, (uint8_t *)payload() + sizeof(struct fuse_entry_out),
+	       sizeof(oout));
+	cr_assert_eq(oout.fh, 0xf00d);
+	cr_assert_eq(fk.flags, O_RDWR | O_TMPFILE);
+	cr_assert_eq(fk.umask, 022);
+
+	/* Read-only O_TMPFILE is invalid (open(2) says so too). */
+	in.flags = O_RDONLY | O_TMPFILE;
+	msg_begin(FUSE_TMPFILE, 2);
+	msg_add(&in, sizeof(in));
+	msg_str("/");
+	send();
+	expect_err(-EINVAL);
+	cr_assert_eq(fk.calls[F_TMPFILE], 1);
+}
+
+static void send_open(uint32_t flags, uint32_t open_flags)
+{
+	msg_begin(FUSE_OPEN, 3);
+	msg_add(&(struct fuse_open_in){ .flags = flags,
+					.open_flags = open_flags },
+		sizeof(struct fuse_open_in));
+	send();
+	expect_ok(sizeof(struct fuse_open_out));
+}
+
+Test(ops, killpriv_v2_open_trunc_kills_through_setattr)
+{
+	/* Not negotiated: the flag is ignored. */
+	send_open(O_WRONLY | O_TRUNC, FUSE_OPEN_KILL_SUIDGID);
+	cr_assert_eq(fk.calls[F_SETATTR], 0);
+
+	cfg.killpriv_v2 = true;
+	restart();
+	cr_assert(fk.init_info.killpriv_v2);
+	send_open(O_WRONLY, FUSE_OPEN_KILL_SUIDGID);    /* no O_TRUNC */
+	send_open(O_WRONLY | O_TRUNC, 0);               /* caller has FSETID */
+	cr_assert_eq(fk.calls[F_SETATTR], 0);
+	fk.open_fh = 77;
+	send_open(O_WRONLY | O_TRUNC, FUSE_OPEN_KILL_SUIDGID);
+	cr_assert_eq(fk.calls[F_SETATTR], 1);
+	cr_assert_eq(fk.setattr.valid, FS_SET_KILL_SUIDGID);
+	cr_assert(fk.setattr.has_fh);
+	cr_assert_eq(fk.setattr.fh, 77);
+	cr_assert_eq(fk.nodeid, 3);
+
+	/* A failed kill undoes the open. */
+	fk.err[F_SETATTR] = -EPERM;
+	msg_begin(FUSE_OPEN, 3);
+	msg_add(&(struct fuse_open_in){ .flags = O_RDWR | O_TRUNC,
+					.open_flags = FUSE_OPEN_KILL_SUIDGID },
+		sizeof(struct fuse_open_in));
+	send();
+	expect_err(-EPERM);
+	cr_assert_eq(fk.calls[F_RELEASE], 1);
+	cr_assert_eq(fk.fh, 77);
 }
 
 Test(ops, release_flush_fsync)
@@ -2014,6 +2102,7 @@ Test(readonly, modifying_opcodes_get_erofs)
 		FUSE_UNLINK, FUSE_RMDIR, FUSE_RENAME, FUSE_LINK, FUSE_WRITE,
 		FUSE_SETXATTR, FUSE_REMOVEXATTR, FUSE_CREATE,
 		FUSE_FALLOCATE, FUSE_RENAME2, FUSE_COPY_FILE_RANGE,
+		FUSE_TMPFILE,
 	};
 	uint8_t args[128];
 

@@ -6,7 +6,8 @@
  */
 #include "test_vu_helpers.h"
 
-#define BASE_FEATURES (T_F_VERSION_1 | T_F_INDIRECT | T_F_EVENT_IDX | T_F_PROTOCOL)
+#define BASE_FEATURES (T_F_VERSION_1 | T_F_INDIRECT | T_F_EVENT_IDX | T_F_PROTOCOL | \
+		       (1ull << VU_F_ACCESS_PLATFORM))
 #define DEV_FEATURE (1ull << 5)
 
 static struct t_fe fe;

@@ -1,0 +1,237 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The sandbox of the real daemon, as it runs by default: read from its
+ * /proc entry (capabilities, no_new_privs, seccomp, namespaces, root) while
+ * it serves a front-end over its socket.  Needs root (skipped otherwise).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "fe_test.h"
+
+/* CHOWN DAC_OVERRIDE FOWNER FSETID SETGID SETUID MKNOD SETFCAP */
+#define DEFAULT_CAPS 0x880000dbull
+#define CAP_BIT(n) (1ull << (n))
+
+static void need_root(void)
+{
+	if (geteuid() != 0)
+		cr_skip_test("the sandbox needs root");
+}
+
+static void start(const char *const *extra)
+{
+	need_root();
+	fe_test_start(FE_BACKEND_VFSD, extra);
+	/* A served request proves the daemon is past its sandbox. */
+	fe_t.dev = fe_test_open(NULL);
+	fe_scenario_smoke(fe_t.dev, fe_t.be.shared);
+}
+
+/* The value of "key:" in /proc/PID/status. */
+static void status_field(pid_t pid, const char *key, char *val, size_t len)
+{
+	char path[64], line[256];
+	size_t klen = strlen(key);
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	cr_assert_not_null(f, "%s: %s", path, strerror(errno));
+	val[0] = '\0';
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, key, klen) == 0 && line[klen] == ':') {
+			snprintf(val, len, "%s", line + klen + 1 + strspn(line + klen + 1, " \t"));
+			val[strcspn(val, "\n")] = '\0';
+			break;
+		}
+	}
+	fclose(f);
+	cr_assert(val[0], "no %s in %s", key, path);
+}
+
+static uint64_t status_hex(pid_t pid, const char *key)
+{
+	char v[64];
+
+	status_field(pid, key, v, sizeof(v));
+	return strtoull(v, NULL, 16);
+}
+
+static bool same_ns(pid_t pid, const char *ns)
+{
+	char a[128], b[128], pa[64], pb[64];
+	ssize_t na, nb;
+
+	snprintf(pa, sizeof(pa), "/proc/%d/ns/%s", (int)pid, ns);
+	snprintf(pb, sizeof(pb), "/proc/self/ns/%s", ns);
+	na = readlink(pa, a, sizeof(a) - 1);
+	nb = readlink(pb, b, sizeof(b) - 1);
+	cr_assert(na > 0 && nb > 0);
+	return na == nb && memcmp(a, b, (size_t)na) == 0;
+}
+
+TestSuite(sandbox, .fini = fe_test_fini, .timeout = 60);
+
+Test(sandbox, default_is_namespace_caps_nnp_and_seccomp)
+{
+	char v[64];
+
+	start(NULL);
+	pid_t pid = fe_t.be.pid;
+	cr_assert_eq(status_hex(pid, "CapEff"), DEFAULT_CAPS, "CapEff %#" PRIx64,
+		     status_hex(pid, "CapEff"));
+	cr_assert_eq(status_hex(pid, "CapPrm"), DEFAULT_CAPS);
+	cr_assert_eq(status_hex(pid, "CapBnd"), DEFAULT_CAPS);
+	cr_assert_eq(status_hex(pid, "CapInh"), 0);
+	status_field(pid, "NoNewPrivs", v, sizeof(v));
+	cr_assert_str_eq(v, "1");
+	status_field(pid, "Seccomp", v, sizeof(v));
+	cr_assert_str_eq(v, "2", "seccomp mode %s, expected 2 (filter)", v);
+	cr_assert(!same_ns(pid, "mnt"), "no private mount namespace");
+	cr_assert(!same_ns(pid, "net"), "no private network namespace");
+}
+
+/* The daemon's root holds nothing but /proc: not the host's tree, not even
+ * the shared directory (reached only through fds opened before). */
+Test(sandbox, root_is_empty_but_proc)
+{
+	char path[64];
+	struct dirent *de;
+	DIR *d;
+	int n = 0;
+
+	start(NULL);
+	snprintf(path, sizeof(path), "/proc/%d/root", (int)fe_t.be.pid);
+	d = opendir(path);
+	cr_assert_not_null(d, "%s: %s", path, strerror(errno));
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		cr_assert_str_eq(de->d_name, "proc", "unexpected '%s' in the sandbox root",
+				 de->d_name);
+		n++;
+	}
+	closedir(d);
+	cr_assert_eq(n, 1);
+}
+
+Test(sandbox, modcaps_changes_the_set)
+{
+	static const char *const extra[] = { "--modcaps=-mknod:+sys_admin", NULL };
+
+	start(extra);
+	uint64_t eff = status_hex(fe_t.be.pid, "CapEff");
+	cr_assert(!(eff & CAP_BIT(27)), "mknod still there");
+	cr_assert(eff & CAP_BIT(21), "sys_admin not added");
+	cr_assert_eq(eff, (DEFAULT_CAPS & ~CAP_BIT(27)) | CAP_BIT(21));
+}
+
+Test(sandbox, chroot_mode_roots_in_the_shared_dir)
+{
+	static const char *const extra[] = { "--sandbox=chroot", NULL };
+	char path[64], target[512], real[512];
+	ssize_t n;
+
+	start(extra);
+	snprintf(path, sizeof(path), "/proc/%d/root", (int)fe_t.be.pid);
+	n = readlink(path, target, sizeof(target) - 1);
+	cr_assert_gt(n, 0);
+	target[n] = '\0';
+	cr_assert_not_null(realpath(fe_t.be.shared, real));
+	cr_assert_str_eq(target, real);
+	cr_assert(same_ns(fe_t.be.pid, "mnt"));
+}
+
+Test(sandbox, none_mode_and_no_seccomp)
+{
+	static const char *const extra[] = { "--sandbox=none", "--seccomp=none", NULL };
+	char v[64];
+
+	start(extra);
+	status_field(fe_t.be.pid, "Seccomp", v, sizeof(v));
+	cr_assert_str_eq(v, "0");
+	cr_assert(same_ns(fe_t.be.pid, "mnt"));
+}
+
+Test(sandbox, bad_options_exit_2)
+{
+	static const char *const bad[][2] = {
+		{ "--sandbox=jail", NULL }, { "--seccomp=allow", NULL },
+		{ "--modcaps=+nosuchcap", NULL }, { "--modcaps=mknod", NULL },
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct fe_backend b = { 0 };
+		int r = fe_backend_start(&b, fe_test_vfsd(), FE_BACKEND_VFSD,
+					 bad[i], 3000);
+
+		if (r == 0 || b.pid)
+			fe_backend_wait(&b, 5000);
+		cr_assert(b.exited && WIFEXITED(b.status) &&
+			  WEXITSTATUS(b.status) == 2, "%s: not refused with 2",
+			  bad[i][0]);
+		fe_backend_cleanup(&b);
+	}
+}
+
+/* READY=1 must still reach NOTIFY_SOCKET, sent from inside the sandbox
+ * (the socket's path is not in the sandbox root). */
+Test(sandbox, ready_notification_from_inside)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char dir[] = "/tmp/vfsd-notify-XXXXXX", buf[256];
+	struct pollfd pfd;
+	int fd, one = 1;
+	ssize_t n;
+	bool ready = false;
+
+	need_root();
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/notify", dir);
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one));
+	setenv("NOTIFY_SOCKET", sa.sun_path, 1);
+	fe_test_start(FE_BACKEND_VFSD, NULL);
+	pfd = (struct pollfd){ .fd = fd, .events = POLLIN };
+	while (!ready && poll(&pfd, 1, 10000) == 1) {
+		n = recv(fd, buf, sizeof(buf) - 1, 0);
+		if (n <= 0)
+			break;
+		buf[n] = '\0';
+		ready = strstr(buf, "READY=1") != NULL;
+	}
+	close(fd);
+	unlink(sa.sun_path);
+	rmdir(dir);
+	cr_assert(ready, "no READY=1 from the sandboxed daemon");
+	char v[64];
+	status_field(fe_t.be.pid, "Seccomp", v, sizeof(v));
+	cr_assert_str_eq(v, "2", "READY=1 came before the filter");
+}
+
+/* The exit path runs inside the filter too (unlinking the socket, thread
+ * teardown, sanitizer leak checks): SIGTERM must end in a clean exit 0,
+ * not SIGSYS. */
+Test(sandbox, sigterm_exits_cleanly_under_the_filter)
+{
+	start(NULL);
+	fe_dev_close(fe_t.dev);
+	fe_t.dev = NULL;
+	int st = fe_backend_stop(&fe_t.be, 10000);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+		  "exit status %#x (SIGSYS is 31)", st);
+}

@@ -1,0 +1,359 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The sandbox, in stages.  Each stage says what it must do and what it must
+ * not do; they run in this order, once, on the only thread of the process.
+ *
+ * 1. Notification socket (main() calls notify_init() before this):
+ *    connected to NOTIFY_SOCKET while its path is reachable -- it
+ *    disappears with the new root, and an abstract name with the new
+ *    network namespace.  READY=1 comes from main() once the whole sandbox
+ *    is in place.
+ *
+ * 2. Namespaces (--sandbox=namespace).  Must unshare the mount namespace
+ *    and, where permitted, the network namespace (vfsd needs no network:
+ *    its listening socket is already open, AF_UNIX paths are not in a
+ *    network namespace).  Must not create a pid namespace: that needs a
+ *    fork, and then the service manager's main pid (the parent) is not the
+ *    process that serves and notifies.  What a pid namespace would hide
+ *    (signals and ptrace of other processes) is denied by the capability
+ *    set (no CAP_KILL, no CAP_SYS_PTRACE) and the seccomp list (no kill,
+ *    ptrace, process_vm_*).
+ *
+ * 3. Root (namespace mode).  Must make every mount private first (so that
+ *    detaching the old root never propagates back to the host), then
+ *    pivot_root into an empty read-only tmpfs that holds only /proc (and
+ *    /dev/log with --syslog).  The shared directory is not in it: the
+ *    passthrough layer reaches it only through the O_PATH fds it opened
+ *    before this stage, so no path the guest can influence is ever
+ *    resolved against the host tree, and "/proc/self/fd/N" (used for
+ *    xattrs of special files) is the kernel's, not a file of the share.
+ *    (--sandbox=chroot, for containers that forbid namespaces: chroot into
+ *    the shared directory, as virtiofsd does; /proc is then not reachable
+ *    by path, see the man page.)  Must not keep a reference to the old
+ *    root: the cwd moves into the new root.
+ *
+ * 4. Capabilities (root only).  Must shrink the bounding set first (that
+ *    needs CAP_SETPCAP, which is dropped next), then the effective and
+ *    permitted sets to what passthrough needs (sandbox_default_caps(),
+ *    changed by --modcaps), clear inheritable and ambient.  Must not drop
+ *    SETUID/SETGID: passthrough switches to the guest caller's ids.
+ *
+ * 5. no_new_privs.  Must be set (seccomp needs it without CAP_SYS_ADMIN,
+ *    and nothing vfsd could ever exec may gain privileges).
+ *
+ * 6. seccomp (--seccomp).  Must be last: the stages above use calls the
+ *    allowlist does not have (unshare, mount, pivot_root, capset).
+ */
+#include "sandbox.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "seccomp/seccomp.h"
+
+#define ROOT_FS_OPTS "mode=0755,size=64k,nr_inodes=16"
+
+static const char *const cap_names[] = {
+	[CAP_CHOWN] = "chown", [CAP_DAC_OVERRIDE] = "dac_override",
+	[CAP_DAC_READ_SEARCH] = "dac_read_search", [CAP_FOWNER] = "fowner",
+	[CAP_FSETID] = "fsetid", [CAP_KILL] = "kill", [CAP_SETGID] = "setgid",
+	[CAP_SETUID] = "setuid", [CAP_SETPCAP] = "setpcap",
+	[CAP_LINUX_IMMUTABLE] = "linux_immutable",
+	[CAP_NET_BIND_SERVICE] = "net_bind_service",
+	[CAP_NET_BROADCAST] = "net_broadcast", [CAP_NET_ADMIN] = "net_admin",
+	[CAP_NET_RAW] = "net_raw", [CAP_IPC_LOCK] = "ipc_lock",
+	[CAP_IPC_OWNER] = "ipc_owner", [CAP_SYS_MODULE] = "sys_module",
+	[CAP_SYS_RAWIO] = "sys_rawio", [CAP_SYS_CHROOT] = "sys_chroot",
+	[CAP_SYS_PTRACE] = "sys_ptrace", [CAP_SYS_PACCT] = "sys_pacct",
+	[CAP_SYS_ADMIN] = "sys_admin", [CAP_SYS_BOOT] = "sys_boot",
+	[CAP_SYS_NICE] = "sys_nice", [CAP_SYS_RESOURCE] = "sys_resource",
+	[CAP_SYS_TIME] = "sys_time", [CAP_SYS_TTY_CONFIG] = "sys_tty_config",
+	[CAP_MKNOD] = "mknod", [CAP_LEASE] = "lease",
+	[CAP_AUDIT_WRITE] = "audit_write", [CAP_AUDIT_CONTROL] = "audit_control",
+	[CAP_SETFCAP] = "setfcap", [CAP_MAC_OVERRIDE] = "mac_override",
+	[CAP_MAC_ADMIN] = "mac_admin", [CAP_SYSLOG] = "syslog",
+	[CAP_WAKE_ALARM] = "wake_alarm", [CAP_BLOCK_SUSPEND] = "block_suspend",
+	[CAP_AUDIT_READ] = "audit_read", [CAP_PERFMON] = "perfmon",
+	[CAP_BPF] = "bpf", [CAP_CHECKPOINT_RESTORE] = "checkpoint_restore",
+};
+#define NCAPS (sizeof(cap_names) / sizeof(cap_names[0]))
+
+uint64_t sandbox_default_caps(void)
+{
+	return 1ull << CAP_CHOWN | 1ull << CAP_DAC_OVERRIDE |
+	       1ull << CAP_FOWNER | 1ull << CAP_FSETID | 1ull << CAP_SETGID |
+	       1ull << CAP_SETUID | 1ull << CAP_MKNOD | 1ull << CAP_SETFCAP;
+}
+
+static int cap_by_name(const char *name)
+{
+	if (strncasecmp(name, "cap_", 4) == 0)
+		name += 4;
+	for (size_t i = 0; i < NCAPS; i++)
+		if (cap_names[i] && strcasecmp(name, cap_names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+int sandbox_parse_modcaps(const char *spec, uint64_t *add, uint64_t *drop)
+{
+	char item[40];
+	const char *p = spec;
+
+	*add = *drop = 0;
+	while (*p) {
+		size_t n = strcspn(p, ":,");
+		int cap;
+
+		if (n == 0 || n >= sizeof(item) || (p[0] != '+' && p[0] != '-'))
+			goto bad;
+		memcpy(item, p + 1, n - 1);
+		item[n - 1] = '\0';
+		cap = cap_by_name(item);
+		if (cap < 0)
+			goto bad;
+		if (p[0] == '+') {
+			*add |= 1ull << cap;
+			*drop &= ~(1ull << cap);
+		} else {
+			*drop |= 1ull << cap;
+			*add &= ~(1ull << cap);
+		}
+		p += n;
+		if (*p)
+			p++;
+	}
+	return 0;
+bad:
+	fprintf(stderr, "vfsd: error: invalid --modcaps '%s': expected +name or -name items separated by ':' (names as in capabilities(7))\n",
+		spec);
+	return -EINVAL;
+}
+
+/* ---- stage 2 and 3: namespaces and the new root ---- */
+
+static int mount_or_log(const char *src, const char *target, const char *type,
+			unsigned long flags, const char *data)
+{
+	if (mount(src, target, type, flags, data) < 0)
+		return log_error_errno(-errno, "sandbox: mount %s on '%s'",
+				       type ? type : src ? src : "(remount)", target);
+	return 0;
+}
+
+/* /dev/log inside the new root, for --syslog (glibc connects lazily). */
+static int bind_dev_log(const char *root)
+{
+	char dev[4096], log_path[4096];
+	struct stat st;
+	int fd;
+
+	if (stat("/dev/log", &st) < 0)
+		return 0;	/* no syslog daemon: nothing to keep */
+	snprintf(dev, sizeof(dev), "%s/dev", root);
+	snprintf(log_path, sizeof(log_path), "%s/dev/log", root);
+	if (mkdir(dev, 0755) < 0)
+		return log_error_errno(-errno, "sandbox: mkdir '%s'", dev);
+	fd = open(log_path, O_CREAT | O_WRONLY | O_CLOEXEC, 0666);
+	if (fd < 0)
+		return log_error_errno(-errno, "sandbox: create '%s'", log_path);
+	close(fd);
+	return mount_or_log("/dev/log", log_path, NULL, MS_BIND, NULL);
+}
+
+/* Build the new root on top of `at` (any directory of the old tree; only
+ * this mount namespace sees it), then pivot into it. */
+static int new_root(const char *at, bool with_syslog)
+{
+	char proc[4096];
+	int r;
+
+	r = mount_or_log(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
+	if (r == 0)
+		r = mount_or_log("vfsd-root", at, "tmpfs",
+				 MS_NOSUID | MS_NODEV | MS_NOEXEC, ROOT_FS_OPTS);
+	if (r < 0)
+		return r;
+	snprintf(proc, sizeof(proc), "%s/proc", at);
+	if (mkdir(proc, 0555) < 0)
+		return log_error_errno(-errno, "sandbox: mkdir '%s'", proc);
+	/* A fresh procfs of our pid namespace; a bind of the old one where
+	 * the kernel refuses that (some containers). */
+	if (mount("proc", proc, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
+		r = mount_or_log("/proc", proc, NULL, MS_BIND | MS_REC, NULL);
+		if (r < 0)
+			return r;
+	}
+	if (with_syslog) {
+		r = bind_dev_log(at);
+		if (r < 0)
+			return r;
+	}
+	if (chdir(at) < 0)
+		return log_error_errno(-errno, "sandbox: chdir '%s'", at);
+	/* pivot_root(".", "."): the old root ends up stacked on the new one,
+	 * and is detached right away (pivot_root(2)). */
+	if (syscall(SYS_pivot_root, ".", ".") < 0)
+		return log_error_errno(-errno, "sandbox: pivot_root into a new root on '%s'", at);
+	if (umount2(".", MNT_DETACH) < 0)
+		return log_error_errno(-errno, "sandbox: detach the old root");
+	if (chdir("/") < 0)
+		return log_error_errno(-errno, "sandbox: chdir /");
+	return mount_or_log(NULL, "/", NULL,
+			    MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID |
+			    MS_NODEV | MS_NOEXEC, NULL);
+}
+
+static int enter_namespaces(const struct config *cfg, bool *netns)
+{
+	if (unshare(CLONE_NEWNS) < 0)
+		return -errno;	/* the caller decides: fall back or fail */
+	/* Not fatal: some container runtimes refuse it, and vfsd has no
+	 * network to hide. */
+	*netns = unshare(CLONE_NEWNET) == 0;
+	return new_root(cfg->shared_dir, cfg->syslog);
+}
+
+static int enter_chroot(const struct config *cfg)
+{
+	if (chroot(cfg->shared_dir) < 0)
+		return -errno;
+	if (chdir("/") < 0)
+		return log_error_errno(-errno, "sandbox: chdir / after chroot");
+	return 0;
+}
+
+/* ---- stage 4 and 5: capabilities, no_new_privs ---- */
+
+static int drop_caps(uint64_t keep)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[2] = { { 0 } };
+
+	for (int cap = 0; cap < 64; cap++) {
+		int have = prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
+
+		if (have < 0)
+			break;	/* past the kernel's last capability */
+		if (have && !(keep & (1ull << cap)) &&
+		    prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
+			return log_error_errno(-errno, "sandbox: drop capability %d from the bounding set",
+					       cap);
+	}
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 &&
+	    errno != EINVAL)
+		return log_error_errno(-errno, "sandbox: clear ambient capabilities");
+	data[0].effective = data[0].permitted = (uint32_t)keep;
+	data[1].effective = data[1].permitted = (uint32_t)(keep >> 32);
+	if (syscall(SYS_capset, &hdr, data) < 0)
+		return log_error_errno(-errno, "sandbox: set capabilities");
+	return 0;
+}
+
+static void caps_text(uint64_t caps, char *buf, size_t size)
+{
+	size_t at = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < NCAPS && at < size; i++)
+		if (caps & (1ull << i) && cap_names[i])
+			at += (size_t)snprintf(buf + at, size - at, "%s%s",
+					       at ? "," : "", cap_names[i]);
+	if (!buf[0])
+		snprintf(buf, size, "none");
+}
+
+/* ---- the whole ---- */
+
+static const char *mode_name(enum sandbox_mode m, bool netns)
+{
+	switch (m) {
+	case SANDBOX_NAMESPACE:
+		return netns ? "namespace (mount, network)" : "namespace (mount)";
+	case SANDBOX_CHROOT:
+		return "chroot";
+	default:
+		return "none";
+	}
+}
+
+/* Stages 2-3.  Returns the mode actually in place, or -errno after logging
+ * one line. */
+static int enter_mode(const struct config *cfg, bool *netns)
+{
+	enum sandbox_mode mode = cfg->sandbox;
+	int r;
+
+	if (mode == SANDBOX_AUTO && geteuid() != 0) {
+		log_warn("not running as root: no sandbox (namespaces need CAP_SYS_ADMIN); give --sandbox=none to silence this");
+		return SANDBOX_NONE;
+	}
+	if (mode == SANDBOX_AUTO || mode == SANDBOX_NAMESPACE) {
+		r = enter_namespaces(cfg, netns);
+		if (r == 0)
+			return SANDBOX_NAMESPACE;
+		if (mode == SANDBOX_NAMESPACE || r != -EPERM) {
+			if (r == -EPERM || r == -EINVAL || r == -ENOSYS)
+				log_error_errno(r, "sandbox: cannot create a mount namespace (give --sandbox=chroot or --sandbox=none where namespaces are not allowed)");
+			return r;
+		}
+		log_warn("sandbox: namespaces not permitted here, falling back to --sandbox=chroot");
+		mode = SANDBOX_CHROOT;
+	}
+	if (mode == SANDBOX_CHROOT) {
+		r = enter_chroot(cfg);
+		if (r == 0)
+			return SANDBOX_CHROOT;
+		if (cfg->sandbox == SANDBOX_CHROOT || r != -EPERM)
+			return log_error_errno(r, "sandbox: chroot into '%s'",
+					       cfg->shared_dir);
+		log_warn("sandbox: chroot not permitted here: running without a sandbox");
+	}
+	return SANDBOX_NONE;
+}
+
+int sandbox_enter(const struct config *cfg)
+{
+	uint64_t keep = sandbox_default_caps(), add = 0, drop = 0;
+	char caps[512];
+	bool netns = false;
+	int mode, r;
+
+	if (cfg->modcaps && sandbox_parse_modcaps(cfg->modcaps, &add, &drop) < 0)
+		return -EINVAL;
+	keep = (keep | add) & ~drop;
+
+	mode = enter_mode(cfg, &netns);
+	if (mode < 0)
+		return mode;
+	if (geteuid() == 0) {
+		r = drop_caps(keep);
+		if (r < 0)
+			return r;
+		caps_text(keep, caps, sizeof(caps));
+	} else {
+		snprintf(caps, sizeof(caps), "none (not root)");
+	}
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return log_error_errno(-errno, "sandbox: set no_new_privs");
+	r = filter_install(cfg->seccomp);
+	if (r < 0)
+		return log_error_errno(r, "sandbox: cannot load the seccomp filter");
+	log_info("sandbox: %s; capabilities: %s; seccomp: %s",
+		 mode_name(mode, netns), caps, filter_action_name(cfg->seccomp));
+	return 0;
+}
