@@ -719,9 +719,6 @@ static const char *config_unimplemented(const struct config *cfg,
 					char *buf, size_t len)
 {
 #define REFUSE(...) do { snprintf(buf, len, __VA_ARGS__); return buf; } while (0)
-	if (cfg->inode_file_handles != INODE_FH_NEVER)
-		REFUSE("--inode-file-handles=%s",
-		       inode_fh_names[cfg->inode_file_handles]);
 	if (cfg->posix_acl != NEGOTIATE_NEVER)
 		REFUSE("--posix-acl=%s", negotiation_names[cfg->posix_acl]);
 	if (cfg->posix_acl_create_fallback)

@@ -249,6 +249,8 @@ static struct fuse_session *mount_session(const char *mountpoint)
 	if (geteuid() != 0)
 		*strstr(opts, ",allow_other") = '\0';
 	se = fuse_session_new(&args, &no_ops, sizeof(no_ops), NULL);
+	/* It may have copied argv into memory of its own. */
+	fuse_opt_free_args(&args);
 	if (!se)
 		return NULL;
 	if (fuse_session_mount(se, mountpoint) != 0) {

@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "fs.h"
@@ -23,6 +24,8 @@ struct inode_table {
 	uint64_t max_nodes;     /* besides the root */
 	uint64_t next_id;
 	struct inode *root;
+	inode_open_fn open;     /* for nodes kept by handle */
+	void *open_arg;
 };
 
 static uint64_t mix64(uint64_t x)
@@ -165,7 +168,31 @@ static void destroy_node(struct inode *n)
 		return;
 	if (n->fd >= 0)
 		close(n->fd);
+	free(n->handle);
 	free(n);
+}
+
+/* A node kept by handle whose last operation just ended gives its fd back
+ * (the table's own reference never needs one).  Under the lock; returns the
+ * fd to close after unlocking, or -1. */
+static int idle_fd_locked(struct inode *n)
+{
+	int fd = -1;
+
+	if (n->handle && n->refs == 1 && n->nlookup > 0 && n->fd >= 0) {
+		fd = n->fd;
+		n->fd = -1;
+	}
+	return fd;
+}
+
+void inode_table_set_opener(struct inode_table *t, inode_open_fn open,
+			    void *arg)
+{
+	pthread_mutex_lock(&t->lock);
+	t->open = open;
+	t->open_arg = arg;
+	pthread_mutex_unlock(&t->lock);
 }
 
 void inode_table_free(struct inode_table *t)
@@ -217,12 +244,30 @@ int inode_table_set_root(struct inode_table *t, int fd,
 int inode_lookup_or_add(struct inode_table *t, const struct inode_key *key,
 			mode_t type, int fd, struct inode **out)
 {
+	return inode_lookup_or_add_handle(t, key, type, fd, NULL, out);
+}
+
+int inode_lookup_or_add_handle(struct inode_table *t,
+			       const struct inode_key *key, mode_t type, int fd,
+			       const struct file_handle *handle,
+			       struct inode **out)
+{
 	struct inode *n, *fresh;
 
 	/* Allocate outside the lock; most lookups of a new file need it. */
 	fresh = calloc(1, sizeof(*fresh));
 	if (!fresh)
 		return -ENOMEM;
+	if (handle) {
+		size_t len = sizeof(*handle) + handle->handle_bytes;
+
+		fresh->handle = malloc(len);
+		if (!fresh->handle) {
+			free(fresh);
+			return -ENOMEM;
+		}
+		memcpy(fresh->handle, handle, len);
+	}
 
 	pthread_mutex_lock(&t->lock);
 	n = find_key(t, key);
@@ -231,14 +276,23 @@ int inode_lookup_or_add(struct inode_table *t, const struct inode_key *key,
 		if (n != t->root && n->nlookup < UINT64_MAX)
 			n->nlookup++;
 		n->refs++;
+		/* An idle node kept by handle takes ours: the caller's
+		 * reference may use the fd. */
+		if (n->fd < 0) {
+			n->fd = fd;
+			fd = -1;
+		}
 		pthread_mutex_unlock(&t->lock);
+		free(fresh->handle);
 		free(fresh);
-		close(fd);
+		if (fd >= 0)
+			close(fd);
 		*out = n;
 		return 0;
 	}
 	if (t->count - (t->root ? 1 : 0) >= t->max_nodes) {
 		pthread_mutex_unlock(&t->lock);
+		free(fresh->handle);
 		free(fresh);
 		return -ENFILE;
 	}
@@ -256,28 +310,65 @@ int inode_lookup_or_add(struct inode_table *t, const struct inode_key *key,
 	return 0;
 }
 
+int inode_acquire(struct inode_table *t, uint64_t id, struct inode **out)
+{
+	struct inode *n;
+	int fd;
+
+	pthread_mutex_lock(&t->lock);
+	n = find_id(t, id);
+	if (!n) {
+		pthread_mutex_unlock(&t->lock);
+		return -EBADF;
+	}
+	n->refs++;
+	if (n->fd >= 0 || !n->handle) {
+		pthread_mutex_unlock(&t->lock);
+		*out = n;
+		return 0;
+	}
+	pthread_mutex_unlock(&t->lock);
+
+	/* The syscall runs outside the lock; two operations opening the same
+	 * node at once keep the first fd installed. */
+	fd = t->open ? t->open(t->open_arg, n->handle) : -EBADF;
+	if (fd < 0) {
+		inode_put(t, n);
+		return fd;
+	}
+	pthread_mutex_lock(&t->lock);
+	if (n->fd < 0) {
+		n->fd = fd;
+		fd = -1;
+	}
+	pthread_mutex_unlock(&t->lock);
+	if (fd >= 0)
+		close(fd);
+	*out = n;
+	return 0;
+}
+
 struct inode *inode_get(struct inode_table *t, uint64_t id)
 {
 	struct inode *n;
 
-	pthread_mutex_lock(&t->lock);
-	n = find_id(t, id);
-	if (n)
-		n->refs++;
-	pthread_mutex_unlock(&t->lock);
-	return n;
+	return inode_acquire(t, id, &n) == 0 ? n : NULL;
 }
 
 void inode_put(struct inode_table *t, struct inode *node)
 {
 	struct inode *dead;
+	int idle;
 
 	if (!node)
 		return;
 	pthread_mutex_lock(&t->lock);
 	dead = unref_locked(node);
+	idle = dead ? -1 : idle_fd_locked(node);
 	pthread_mutex_unlock(&t->lock);
 	destroy_node(dead);
+	if (idle >= 0)
+		close(idle);
 }
 
 void inode_forget(struct inode_table *t, uint64_t id, uint64_t n)
@@ -336,6 +427,18 @@ uint64_t inode_table_count(struct inode_table *t)
 
 	pthread_mutex_lock(&t->lock);
 	c = t->count;
+	pthread_mutex_unlock(&t->lock);
+	return c;
+}
+
+uint64_t inode_table_open_fds(struct inode_table *t)
+{
+	uint64_t c = 0;
+
+	pthread_mutex_lock(&t->lock);
+	for (size_t i = 0; i < t->nbuckets; i++)
+		for (struct inode *n = t->by_id[i]; n; n = n->id_next)
+			c += n->fd >= 0;
 	pthread_mutex_unlock(&t->lock);
 	return c;
 }

@@ -338,6 +338,10 @@ int main(int argc, char **argv)
 
 	struct pt_config ptcfg = {
 		.shared_dir = cfg.shared_dir,
+		.file_handles = cfg.inode_file_handles == INODE_FH_MANDATORY ?
+				PT_FH_MANDATORY :
+				cfg.inode_file_handles == INODE_FH_PREFER ?
+				PT_FH_PREFER : PT_FH_NEVER,
 		.allow_direct_io = cfg.allow_direct_io,
 		/* --xattrmap implies --xattr, as in virtiofsd. */
 		.xattr = cfg.xattr || cfg.xattrmap,

@@ -21,6 +21,10 @@
 /* fds kept out of the guest's reach for the daemon itself. */
 #define PT_FD_RESERVE 256
 #define PT_MIN_LIMIT 1024
+/* Smallest table, for absurdly low fd limits. */
+#define PT_MIN_TABLE 16
+/* Default node bound with file handles (memory, not fds). */
+#define PT_HANDLE_NODES (4ull << 20)
 
 /* ---- helpers shared by the passthrough files ---- */
 
@@ -34,11 +38,81 @@ int pt_check_name(const char *name)
 
 int pt_get_node(struct pt_fs *fs, uint64_t nodeid, struct inode **out)
 {
-	struct inode *n = inode_get(fs->inodes, nodeid);
+	return inode_acquire(fs->inodes, nodeid, out);
+}
 
-	if (!n)
-		return -EBADF;
-	*out = n;
+/* ---- file handles ---- */
+
+struct pt_handle {
+	struct file_handle fh;
+	unsigned char bytes[MAX_HANDLE_SZ];
+};
+
+/* The handle of an O_PATH fd, and its mount id: 0 or -errno. */
+static int make_handle(int fd, struct pt_handle *h, int *mnt_id)
+{
+	h->fh.handle_bytes = MAX_HANDLE_SZ;
+	if (name_to_handle_at(fd, "", &h->fh, mnt_id, AT_EMPTY_PATH) < 0)
+		return pt_errno();
+	return 0;
+}
+
+static int open_handle(void *arg, const struct file_handle *handle)
+{
+	struct pt_fs *fs = arg;
+	int fd;
+
+	/* The handle was made by us from a node inside the share, never
+	 * taken from the guest: open_by_handle_at cannot be pointed
+	 * elsewhere. */
+	fd = open_by_handle_at(fs->mount_fd, (struct file_handle *)handle,
+			       O_PATH | O_CLOEXEC);
+	return fd < 0 ? pt_errno() : fd;
+}
+
+/* Can handles be used on this share (filesystem support and
+ * CAP_DAC_READ_SEARCH)?  0, or -errno saying why not. */
+static int probe_handles(struct pt_fs *fs)
+{
+	char name[PT_FD_NAME_MAX];
+	struct pt_handle h;
+	int r, fd;
+
+	r = make_handle(fs->root_fd, &h, &fs->root_mnt_id);
+	if (r < 0)
+		return r;
+	pt_fd_name(fs->root_fd, name);
+	fs->mount_fd = openat(fs->proc_self_fd, name,
+			      O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fs->mount_fd < 0)
+		return pt_errno();
+	fd = open_handle(fs, &h.fh);
+	if (fd < 0)
+		return fd;
+	close(fd);
+	return 0;
+}
+
+static int setup_handles(struct pt_fs *fs, enum pt_file_handles mode)
+{
+	int r;
+
+	fs->fh_mode = PT_FH_NEVER;
+	if (mode == PT_FH_NEVER)
+		return 0;
+	r = probe_handles(fs);
+	if (r < 0 && mode == PT_FH_MANDATORY)
+		return log_error_errno(r, "--inode-file-handles=mandatory: file handles cannot be used on the shared directory%s",
+				       r == -EPERM ? " (needs CAP_DAC_READ_SEARCH)" : "");
+	if (r < 0) {
+		log_warn_errno(r, "--inode-file-handles=prefer: file handles cannot be used on the shared directory%s; holding an fd per inode",
+			       r == -EPERM ? " (needs CAP_DAC_READ_SEARCH)" : "");
+		if (fs->mount_fd >= 0)
+			close(fs->mount_fd);
+		fs->mount_fd = -1;
+		return 0;
+	}
+	fs->fh_mode = mode;
 	return 0;
 }
 
@@ -112,10 +186,29 @@ int pt_entry_from_opath(struct pt_fs *fs, int opath, struct fs_entry *out)
 	struct stat st;
 	int r;
 
+	struct pt_handle h;
+	bool by_handle = false;
+	int mnt_id;
+
 	r = pt_stat_fd(opath, &st, &key);
 	if (r < 0)
 		goto fail;
-	r = inode_lookup_or_add(fs->inodes, &key, st.st_mode, opath, &node);
+	if (fs->fh_mode != PT_FH_NEVER) {
+		r = make_handle(opath, &h, &mnt_id);
+		/* Handles are opened against the root's mount only: a node on
+		 * another mount (a submount of the share) keeps its fd. */
+		if (r == 0 && mnt_id != fs->root_mnt_id)
+			r = -EXDEV;
+		if (r < 0 && fs->fh_mode == PT_FH_MANDATORY) {
+			log_ratelimited(LOG_LEVEL_WARN,
+					"--inode-file-handles=mandatory: no file handle for an inode: %s",
+					strerror(-r));
+			goto fail;
+		}
+		by_handle = r == 0;
+	}
+	r = inode_lookup_or_add_handle(fs->inodes, &key, st.st_mode, opath,
+				       by_handle ? &h.fh : NULL, &node);
 	if (r < 0)
 		goto fail;
 	out->nodeid = node->id;
@@ -230,15 +323,20 @@ void pt_creds_leave(struct pt_fs *fs, const struct pt_creds *saved)
 static void default_limits(uint64_t *nodes, uint64_t *handles)
 {
 	struct rlimit rl;
-	uint64_t budget = PT_MIN_LIMIT * 2;
+	uint64_t budget = PT_MIN_LIMIT * 2, lim, reserve;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-	    rl.rlim_cur > PT_FD_RESERVE)
-		budget = rl.rlim_cur - PT_FD_RESERVE;
+	/* What the guest may make us hold must leave the daemon its own
+	 * fds (sockets, eventfds, a new connection's) whatever the limit:
+	 * never more than the limit minus a reserve (CVE-2020-10717). */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+		lim = rl.rlim_cur;
+		reserve = lim < 4 * PT_FD_RESERVE ? lim / 4 : PT_FD_RESERVE;
+		budget = lim - reserve;
+	}
 	if (!*nodes)
-		*nodes = budget / 2 > PT_MIN_LIMIT ? budget / 2 : PT_MIN_LIMIT;
+		*nodes = budget / 2 > PT_MIN_TABLE ? budget / 2 : PT_MIN_TABLE;
 	if (!*handles)
-		*handles = budget / 2 > PT_MIN_LIMIT ? budget / 2 : PT_MIN_LIMIT;
+		*handles = budget / 2 > PT_MIN_TABLE ? budget / 2 : PT_MIN_TABLE;
 }
 
 int pt_new(struct pt_fs **out, const struct pt_config *cfg)
@@ -255,6 +353,7 @@ int pt_new(struct pt_fs **out, const struct pt_config *cfg)
 	if (!fs)
 		return -ENOMEM;
 	fs->proc_self_fd = -1;
+	fs->mount_fd = -1;
 
 	root_fd = open(cfg->shared_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (root_fd < 0) {
@@ -275,7 +374,18 @@ int pt_new(struct pt_fs **out, const struct pt_config *cfg)
 		goto fail;
 	}
 
+	fs->root_fd = root_fd;
+	r = setup_handles(fs, cfg->file_handles);
+	if (r < 0) {
+		close(root_fd);
+		goto fail;
+	}
 	default_limits(&max_nodes, &max_handles);
+	/* Nodes kept by handle hold no fd: their bound is memory (a few
+	 * hundred bytes each), not the fd limit. */
+	if (fs->fh_mode != PT_FH_NEVER && !cfg->max_nodes &&
+	    max_nodes < PT_HANDLE_NODES)
+		max_nodes = PT_HANDLE_NODES;
 	r = inode_table_new(&fs->inodes, max_nodes);
 	if (r == 0)
 		r = handle_table_new(&fs->handles, max_handles);
@@ -285,6 +395,9 @@ int pt_new(struct pt_fs **out, const struct pt_config *cfg)
 		close(root_fd);
 		goto fail;
 	}
+	/* The root node owns root_fd from here. */
+	if (fs->fh_mode != PT_FH_NEVER)
+		inode_table_set_opener(fs->inodes, open_handle, fs);
 
 	fs->allow_direct_io = cfg->allow_direct_io;
 	fs->xattr = cfg->xattr;
@@ -308,6 +421,8 @@ void pt_free(struct pt_fs *fs)
 	inode_table_free(fs->inodes);
 	if (fs->proc_self_fd >= 0)
 		close(fs->proc_self_fd);
+	if (fs->mount_fd >= 0)
+		close(fs->mount_fd);
 	free(fs);
 }
 
@@ -315,6 +430,7 @@ void pt_get_stats(struct pt_fs *fs, struct pt_stats *out)
 {
 	out->nodes = inode_table_count(fs->inodes);
 	out->handles = handle_table_count(fs->handles);
+	out->node_fds = inode_table_open_fds(fs->inodes);
 }
 
 uint64_t pt_nlookup(struct pt_fs *fs, uint64_t nodeid)

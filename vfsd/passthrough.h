@@ -30,8 +30,20 @@
 
 struct pt_fs;
 
+/* How nodes pin their host inode (--inode-file-handles). */
+enum pt_file_handles {
+	PT_FH_NEVER,            /* an O_PATH fd per node */
+	PT_FH_PREFER,           /* a file handle where the fs supports it */
+	PT_FH_MANDATORY,        /* a file handle, or the lookup fails */
+};
+
 struct pt_config {
 	const char *shared_dir;
+	/* With handles a node holds no fd while no operation uses it (needs
+	 * CAP_DAC_READ_SEARCH for open_by_handle_at).  prefer falls back to
+	 * fds, logging why once, where handles cannot be used; mandatory
+	 * fails pt_new() then (-EOPNOTSUPP, -EPERM). */
+	enum pt_file_handles file_handles;
 	/* Node limit (one O_PATH fd each) and open-handle limit: past them
 	 * -ENFILE / -EMFILE.  0: derived from RLIMIT_NOFILE at pt_new() time
 	 * (raise the limit first), each a share of it, at least 1024. */
@@ -61,6 +73,7 @@ extern const struct fs_ops pt_ops;
 struct pt_stats {
 	uint64_t nodes;         /* the root included */
 	uint64_t handles;       /* open files and directories */
+	uint64_t node_fds;      /* fds held by nodes */
 };
 void pt_get_stats(struct pt_fs *fs, struct pt_stats *out);
 /* Lookup count of a node (0 when the guest cannot name it). */

@@ -20,6 +20,13 @@ struct pt_fs {
 	struct inode_table *inodes;
 	struct handle_table *handles;
 	int proc_self_fd;       /* /proc/self/fd, O_PATH|O_DIRECTORY */
+	/* File handles (PT_FH_PREFER/MANDATORY in use, else NEVER): handles
+	 * are opened against mount_fd (the root opened for reading: an
+	 * O_PATH fd will not do), and only for nodes on the root's mount. */
+	enum pt_file_handles fh_mode;
+	int root_fd;            /* the root node's O_PATH fd, not owned */
+	int mount_fd;           /* -1 without handles */
+	int root_mnt_id;
 	bool allow_direct_io;
 	bool xattr;             /* else the xattr ops answer -ENOSYS */
 	bool is_root;           /* euid 0: switch to the caller's ids */

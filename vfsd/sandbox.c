@@ -335,6 +335,9 @@ int sandbox_enter(const struct config *cfg)
 
 	if (cfg->modcaps && sandbox_parse_modcaps(cfg->modcaps, &add, &drop) < 0)
 		return -EINVAL;
+	/* open_by_handle_at needs it (--inode-file-handles). */
+	if (cfg->inode_file_handles != INODE_FH_NEVER)
+		keep |= 1ull << CAP_DAC_READ_SEARCH;
 	keep = (keep | add) & ~drop;
 
 	mode = enter_mode(cfg, &netns);

@@ -72,9 +72,17 @@ bool vu_queue_size_valid(uint64_t num)
 static void *translate_table(const struct vu_mem *mem, uint64_t qva,
 			     uint64_t len, uint64_t align)
 {
+	void *p;
+
 	if (qva & (align - 1))
 		return NULL;
-	return vu_mem_qva_to_va(mem, qva, len);
+	p = vu_mem_qva_to_va(mem, qva, len);
+	/* The front-end's addresses and ours need not agree on alignment (a
+	 * region whose user_addr is not aligned like its mmap offset); the
+	 * rings are used as aligned structs here. */
+	if (p && ((uintptr_t)p & (align - 1)))
+		return NULL;
+	return p;
 }
 
 /* Sizes include the EVENT_IDX fields: a driver allocates them always. */
@@ -224,6 +232,9 @@ static int iova_table(struct vu_queue *q, uint64_t iova, uint64_t len,
 			start = p;
 		done += contig;
 	}
+	/* As for translate_table(): rings are used as aligned structs. */
+	if ((uintptr_t)start & (align - 1))
+		return -EFAULT;
 	*out = start;
 	return 0;
 }
@@ -349,7 +360,6 @@ static int iommu_translate_rings(struct vu_queue *q)
 
 	if (!vu_queue_size_valid(q->num))
 		return -EINVAL;
-	unmap_aliases(q);
 	pthread_rwlock_rdlock(&q->iotlb->lock);
 	r = ring_table(q, 0, q->addr.desc_user_addr, desc_bytes(q->num),
 		       VRING_DESC_ALIGN_SIZE, VU_ACCESS_RO, &d);
@@ -386,6 +396,8 @@ int vu_queue_map(struct vu_queue *q, uint64_t features)
 {
 	int r;
 
+	/* Not running: nobody uses the old ring pointers any more. */
+	unmap_aliases(q);
 	q->iommu = q->iotlb && (features & (1ull << VIRTIO_F_ACCESS_PLATFORM));
 	q->miss_pending = false;
 	q->inflight = 0;

@@ -2,7 +2,8 @@
 /*
  * Semantics beyond plain opcodes: per-request credentials (a non-root
  * caller through the mount), --readonly, --xattr, setuid/setgid clearing,
- * and the daemon's end when the mount is unmounted from outside.
+ * O_TMPFILE, --killpriv-v2, --xattrmap, files the host changes under open
+ * handles, and the daemon's end when the mount is unmounted from outside.
  */
 #include <criterion/criterion.h>
 #include <fcntl.h>
@@ -11,6 +12,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
 #include <time.h>
@@ -393,5 +395,163 @@ Test(xattr, set_get_list_remove)
 	BOTH(lgetxattr(at(S, "lnk"), "user.l", v, sizeof(v)));
 	BOTH(lsetxattr(at(S, "lnk"), "trusted.l", "1", 1, 0));
 	diff_xattrs("lnk");
+	diff_tree();
+}
+
+/* ---- --xattrmap --------------------------------------------------------- */
+
+/* The overlayfs-in-guest case: the guest's trusted.* live as
+ * user.virtiofs.trusted.* on the host, invisible as trusted.* there. */
+static void diff_setup_xattrmap(void)
+{
+	static const char *const opts[] = {
+		"--cache=never", "--xattrmap=:map:trusted.:user.virtiofs.:", NULL
+	};
+
+	diff_setup_opts(opts);
+}
+
+TestSuite(xattrmap, .init = diff_setup_xattrmap, .fini = diff_teardown,
+	  .timeout = 60);
+
+Test(xattrmap, guest_sees_what_a_local_fs_shows)
+{
+	char v[64];
+
+	BOTH(lsetxattr(at(S, "a"), "trusted.overlay.opaque", "y", 1, 0));
+	BOTH(lsetxattr(at(S, "a"), "trusted.overlay.opaque", "y", 1,
+		       XATTR_CREATE));
+	BOTH(lsetxattr(at(S, "a"), "user.plain", "p", 1, 0));
+	BOTH(lsetxattr(at(S, "d"), "trusted.overlay.redirect", "/x", 2, 0));
+	BOTH(lgetxattr(at(S, "a"), "trusted.overlay.opaque", v, sizeof(v)));
+	BOTH(lgetxattr(at(S, "a"), "trusted.overlay.opaque", NULL, 0));
+	BOTH(lgetxattr(at(S, "a"), "trusted.nope", v, sizeof(v)));
+	BOTH(llistxattr(at(S, "a"), NULL, 0));
+	BOTH(llistxattr(at(S, "a"), v, sizeof(v)));
+	BOTH(llistxattr(at(S, "a"), v, 3));
+	diff_xattrs("a");
+	diff_xattrs("d");
+	BOTH(lremovexattr(at(S, "a"), "trusted.overlay.opaque"));
+	BOTH(lremovexattr(at(S, "a"), "trusted.overlay.opaque"));
+	diff_xattrs("a");
+	diff_tree();
+}
+
+Test(xattrmap, host_side_names_and_refusals)
+{
+	char path[4200], v[64];
+	ssize_t n;
+
+	cr_assert_eq(lsetxattr(at(&D.s[1], "a"), "trusted.t", "1", 1, 0), 0,
+		     "%s", strerror(errno));
+	/* On the host: stored under the prefix, not as trusted.t. */
+	snprintf(path, sizeof(path), "%s/a", D.shared);
+	n = lgetxattr(path, "user.virtiofs.trusted.t", v, sizeof(v));
+	cr_assert_eq(n, 1, "host copy: %s", strerror(errno));
+	cr_assert_eq(lgetxattr(path, "trusted.t", v, sizeof(v)), -1);
+	/* The guest cannot reach the prefixed names directly... */
+	errno = 0;
+	cr_assert_eq(lsetxattr(at(&D.s[1], "a"), "user.virtiofs.x", "1", 1, 0),
+		     -1);
+	cr_assert_eq(errno, EPERM, "%s", strerror(errno));
+	/* ...and a host trusted.* is not shown to it. */
+	cr_assert_eq(lsetxattr(path, "trusted.host", "h", 1, 0), 0);
+	errno = 0;
+	cr_assert_eq(lgetxattr(at(&D.s[1], "a"), "trusted.host", v, sizeof(v)),
+		     -1);
+	cr_assert_eq(errno, ENODATA, "%s", strerror(errno));
+	n = llistxattr(at(&D.s[1], "a"), v, sizeof(v));
+	cr_assert_eq(n, (ssize_t)sizeof("trusted.t"));
+	cr_assert_str_eq(v, "trusted.t");
+}
+
+/* ---- stale handles: the host changes files the guest holds -------------- */
+
+/* Do it "on the host": natively on one side, in the shared directory (not
+ * through the mount) on the other.  cache=never: no stale guest cache. */
+static void on_host(int (*fn)(int dir, const char *a, const char *b),
+		    const char *a, const char *b)
+{
+	int dir = open(D.shared, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+	cr_assert_geq(dir, 0);
+	cr_assert_eq(fn(D.s[0].dir, a, b), 0, "native %s: %s", a,
+		     strerror(errno));
+	cr_assert_eq(fn(dir, a, b), 0, "shared %s: %s", a, strerror(errno));
+	close(dir);
+}
+
+static int host_unlink(int dir, const char *a, const char *b)
+{
+	(void)b;
+	return unlinkat(dir, a, 0);
+}
+
+static int host_rmdir(int dir, const char *a, const char *b)
+{
+	(void)b;
+	return unlinkat(dir, a, AT_REMOVEDIR);
+}
+
+static int host_rename(int dir, const char *a, const char *b)
+{
+	return renameat(dir, a, dir, b);
+}
+
+static int host_replace(int dir, const char *a, const char *b)
+{
+	int fd = openat(dir, "replacement", O_WRONLY | O_CREAT | O_EXCL |
+			O_CLOEXEC, 0600);
+
+	(void)b;
+	if (fd < 0 || write(fd, "new\n", 4) != 4)
+		return -1;
+	close(fd);
+	return renameat(dir, "replacement", dir, a);
+}
+
+Test(semantics, host_unlinks_an_open_file)
+{
+	OPEN(0, openat(S->dir, "d/x", O_RDWR | O_CLOEXEC));
+	on_host(host_unlink, "d/x", NULL);
+	diff_pread(0, 0, 100);          /* still readable, like a local fs */
+	BOTH(pwrite(S->fd[0], "bye", 3, 0));
+	diff_fstat(0);                  /* nlink 0 */
+	diff_stat("d/x", 0);            /* ENOENT */
+	BOTH(faccessat(S->dir, "d/x", F_OK, 0));
+	OPEN(1, openat(S->dir, "d/x", O_RDONLY | O_CLOEXEC));
+	diff_close(0);
+	diff_tree();
+}
+
+Test(semantics, host_replaces_an_open_file)
+{
+	OPEN(0, openat(S->dir, "a", O_RDONLY | O_CLOEXEC));
+	on_host(host_replace, "a", NULL);
+	diff_pread(0, 0, 10000);        /* the old contents */
+	diff_read_file("a");            /* the name: the new file */
+	diff_stat("a", 0);
+	diff_fstat(0);
+	on_host(host_rename, "a", "moved");
+	diff_pread(0, 0, 64);
+	diff_stat("a", 0);
+	diff_read_file("moved");
+	diff_tree();
+}
+
+Test(semantics, host_removes_an_open_directory)
+{
+	OPEN(0, openat(S->dir, "d/e", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+	on_host(host_rmdir, "d/e", NULL);
+	BOTH(openat(S->fd[0], "child", O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+	BOTH(mkdirat(S->fd[0], "sub", 0755));
+	BOTH(faccessat(S->fd[0], "child", F_OK, 0));
+	diff_fstat(0);
+	{
+		char buf[4096];
+
+		BOTH(syscall(SYS_getdents64, S->fd[0], buf, sizeof(buf)));
+	}
+	diff_stat("d/e", 0);
 	diff_tree();
 }

@@ -176,6 +176,19 @@ class Base(unittest.TestCase):
         return lines[0]
 
 
+def listening(path):
+    """Is a listening AF_UNIX socket bound to path (/proc/net/unix)?"""
+    with open("/proc/net/unix") as f:
+        next(f)
+        for line in f:
+            fields = line.split()
+            # Flags 00010000: __SO_ACCEPTCON, i.e. listen() was called.
+            if len(fields) >= 8 and fields[7] == path and \
+                    int(fields[3], 16) & 0x10000:
+                return True
+    return False
+
+
 def connect(path):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.settimeout(WAIT)
@@ -451,10 +464,13 @@ class SocketActivation(Base):
         argv0 += ["-E", "NOTIFY_SOCKET=" + self.notify.path, VFSD]
         p = self.spawn(["--shared-dir=" + self.shared] + list(extra),
                        argv0=argv0)
+        # systemd-socket-activate binds, then listens: the path exists a
+        # moment before it accepts connections (systemd's socket units are
+        # listening before anything is ordered after them).
         deadline = time.monotonic() + WAIT
-        while not all(os.path.exists(l) for l in listen):
+        while not all(listening(l) for l in listen):
             self.assertLess(time.monotonic(), deadline, "no socket")
-            time.sleep(0.02)
+            time.sleep(0.01)
         return p
 
     def test_activation_serves_and_keeps_socket(self):

@@ -359,24 +359,17 @@ static void compare_mode(const char *name)
 		     name, (unsigned)g.st_mode, (unsigned)n.st_mode);
 }
 
-/* With FUSE_HANDLE_KILLPRIV_V2 (--killpriv-v2) the daemon clears setuid/setgid itself: a
- * WRITE or a truncate by someone else than the owner (the guest flags it)
- * must leave the file as the kernel would, without the bits. */
+/* killpriv: the daemon writes as root (CAP_FSETID), so the host kernel
+ * never clears setuid/setgid on its writes; when the guest flags a WRITE
+ * (FUSE_WRITE_KILL_SUIDGID) or a truncate (FATTR_KILL_SUIDGID) by a caller
+ * who is not the owner, the daemon must clear them itself, leaving the file
+ * as the kernel leaves it after the same change made natively. */
 Test(setid, killpriv_write_and_truncate_by_non_owner)
 {
-	struct fuse_init_out io;
 	struct fuse_open_out o;
 	int nfd;
 
-	static const char *const extra[] = { "--killpriv-v2", NULL };
-
-	need_root();
-	fe_test_start(FE_BACKEND_VFSD, extra);
-	fe_t.dev = fe_test_open(NULL);
-	cr_assert_eq(fe_fuse_init(fe_t.dev, 0, FE_INIT_FLAGS_DEFAULT |
-				  FUSE_HANDLE_KILLPRIV_V2, &io), 0);
-	if (!(io.flags & FUSE_HANDLE_KILLPRIV_V2))
-		cr_assert_fail("vfsd does not offer FUSE_HANDLE_KILLPRIV_V2");
+	start(NULL);
 	nfd = setgid_dirs("kp");
 	setid_file("w");
 	setid_file("t");
@@ -408,5 +401,253 @@ Test(setid, killpriv_write_and_truncate_by_non_owner)
 	close(nfd);
 	fe_fuse_reset_caller(fe_t.dev);
 	still_serving("killpriv");
+	fe_test_end();
+}
+
+/* ---- a host rename racing a guest walk ---- */
+
+struct mover {
+	char in[600], out[600];
+	volatile bool stop;
+	unsigned long renames;
+};
+
+/* Move shared/a out of the share and back, as fast as it goes. */
+static void *mover_main(void *p)
+{
+	struct mover *m = p;
+
+	while (!m->stop) {
+		if (rename(m->in, m->out) == 0)
+			m->renames++;
+		if (rename(m->out, m->in) == 0)
+			m->renames++;
+	}
+	return NULL;
+}
+
+static bool reaches(uint64_t node, const char *name, ino_t secret)
+{
+	struct fuse_entry_out e;
+
+	return fe_lookup(fe_t.dev, node, name, &e) == 0 &&
+	       (ino_t)e.attr.ino == secret;
+}
+
+TestSuite(rename_race, .fini = fini, .timeout = 120);
+
+/* The guest walks a/b/c while the host moves a/ out of the share, next to
+ * a secret file, and back.  Whatever the interleaving, nothing the guest
+ * can name -- by lookup, "..", a name with '/', or a directory listing --
+ * is the secret. */
+Test(rename_race, walk_while_host_moves_dir_out_of_share)
+{
+	char outside[600], p[700];
+	struct mover m = { .stop = false };
+	struct stat st;
+	pthread_t th;
+	unsigned int walks = 0, deep = 0;
+
+	start(NULL);
+	snprintf(outside, sizeof(outside), "%s/outside", fe_t.be.tmpdir);
+	cr_assert_eq(mkdir(outside, 0755), 0);
+	snprintf(p, sizeof(p), "%s/secret", outside);
+	int fd = open(p, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, "host secret", 11), 11);
+	close(fd);
+	cr_assert_eq(stat(p, &st), 0);
+	snprintf(p, sizeof(p), "%s/a/b/c", fe_t.be.shared);
+	cr_assert_eq(mkdir(fe_path((char[700]){ 0 }, 700, fe_t.be.shared, "a"), 0755), 0);
+	snprintf(p, sizeof(p), "%s/a/b", fe_t.be.shared);
+	cr_assert_eq(mkdir(p, 0755), 0);
+	snprintf(p, sizeof(p), "%s/a/b/c", fe_t.be.shared);
+	cr_assert_eq(mkdir(p, 0755), 0);
+	fe_path(m.in, sizeof(m.in), fe_t.be.shared, "a");
+	fe_path(m.out, sizeof(m.out), outside, "a");
+	cr_assert_eq(pthread_create(&th, NULL, mover_main, &m), 0);
+
+	/* Bounded by walks, not by time: the assertion does not depend on
+	 * how the two threads interleave, only the coverage does. */
+	while (walks < 3000 || (m.renames < 100 && walks < 20000)) {
+		struct fuse_entry_out e;
+		uint64_t node[3];
+		static const char *const names[] = { "a", "b", "c" };
+		int depth = 0;
+
+		walks++;
+		uint64_t parent = FUSE_ROOT_ID;
+		for (int i = 0; i < 3; i++) {
+			if (fe_lookup(fe_t.dev, parent, names[i], &e) != 0)
+				break;
+			node[depth++] = parent = e.nodeid;
+		}
+		cr_assert(!reaches(FUSE_ROOT_ID, "secret", st.st_ino));
+		cr_assert(!reaches(FUSE_ROOT_ID, "../outside/secret", st.st_ino));
+		for (int i = 0; i < depth; i++) {
+			cr_assert(!reaches(node[i], "..", st.st_ino));
+			cr_assert(!reaches(node[i], "secret", st.st_ino),
+				  "looked up the secret outside the share");
+			cr_assert(!reaches(node[i], "../secret", st.st_ino));
+			cr_assert(!reaches(node[i], "../../secret", st.st_ino));
+			if (i == 0 && (walks % 50) == 0)
+				cr_assert_eq(fe_dir_has(fe_t.dev, node[0], "secret",
+							true), 0,
+					     "listing shows the secret");
+		}
+		if (depth == 3)
+			deep++;
+		for (int i = 0; i < depth; i++)
+			fe_forget(fe_t.dev, node[i], 1);
+	}
+	m.stop = true;
+	pthread_join(th, NULL);
+	cr_log_info("%u walks (%u reached a/b/c), %lu host renames", walks,
+		    deep, m.renames);
+	cr_assert_gt(m.renames, 0);
+	still_serving("rename race");
+	fe_test_end();
+}
+
+/* ---- bounds of every table the guest can grow ---- */
+
+TestSuite(bounds, .fini = fini, .timeout = 120);
+
+static void many_files(unsigned int n)
+{
+	char p[600];
+
+	for (unsigned int i = 0; i < n; i++) {
+		snprintf(p, sizeof(p), "%s/f%u", fe_t.be.shared, i);
+		int fd = open(p, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+		cr_assert_geq(fd, 0);
+		close(fd);
+	}
+}
+
+/* Nodes: LOOKUP without FORGET stops at the node bound with ENFILE (the
+ * bound follows the fd limit: 1024 at least); the daemon keeps serving
+ * and FORGET makes room again. */
+Test(bounds, inode_table_bound_gives_enfile)
+{
+	static const char *const extra[] = { "--rlimit-nofile=1024", NULL };
+	struct fuse_entry_out e;
+	uint64_t first = 0;
+	unsigned int n = 0;
+	char name[32];
+	int r = 0;
+
+	start(extra);
+	many_files(1500);
+	for (n = 0; n < 1500; n++) {
+		snprintf(name, sizeof(name), "f%u", n);
+		r = fe_lookup(fe_t.dev, FUSE_ROOT_ID, name, &e);
+		if (r != 0)
+			break;
+		if (!first)
+			first = e.nodeid;
+	}
+	cr_assert_eq(r, -ENFILE, "after %u nodes: %d (%s), expected ENFILE", n,
+		     r, strerror(-r));
+	cr_assert_leq(n, 1024u);
+	cr_assert_lt(fe_count_fds(fe_t.be.pid), 1024);
+	still_serving("node bound");
+	cr_assert_eq(fe_forget(fe_t.dev, first, 1), 0);
+	snprintf(name, sizeof(name), "f%u", n);
+	cr_assert_eq(fe_lookup(fe_t.dev, FUSE_ROOT_ID, name, &e), 0,
+		     "no room after FORGET");
+	fe_test_end();
+}
+
+/* Handles: OPENDIR without RELEASEDIR stops at the handle bound with
+ * EMFILE; RELEASEDIR makes room again. */
+Test(bounds, handle_table_bound_gives_emfile)
+{
+	static const char *const extra[] = { "--rlimit-nofile=1024", NULL };
+	static uint64_t fhs[4096];
+	struct fuse_open_out o;
+	unsigned int n;
+	int r = 0;
+
+	start(extra);
+	for (n = 0; n < 4096; n++) {
+		r = fe_opendir(fe_t.dev, FUSE_ROOT_ID, O_RDONLY, &o);
+		if (r != 0)
+			break;
+		fhs[n] = o.fh;
+	}
+	cr_assert(r == -EMFILE || r == -ENFILE, "after %u opendirs: %d (%s)",
+		  n, r, strerror(-r));
+	cr_assert_lt(n, 4096u);
+	cr_assert_lt(fe_count_fds(fe_t.be.pid), 1024);
+	still_serving("handle bound");
+	cr_assert_eq(fe_releasedir(fe_t.dev, FUSE_ROOT_ID, fhs[0]), 0);
+	cr_assert_eq(fe_opendir(fe_t.dev, FUSE_ROOT_ID, O_RDONLY, &o), 0,
+		     "no room after RELEASEDIR");
+	fe_test_end();
+}
+
+/* The daemon's own memory (guest memory it touches is shared, not anon). */
+static long rss_kb(pid_t pid)
+{
+	char path[64], line[256];
+	long kb = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	cr_assert_not_null(f);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "RssAnon: %ld", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+/* Pending requests: a full ring (1024 chains posted at once) is taken a
+ * bounded number of slots at a time -- the rest waits in guest memory, not
+ * in the daemon's -- and every request is answered. */
+Test(bounds, full_ring_is_served_through_bounded_slots)
+{
+	struct fe_opts opts = { .queue_size = 1024, .indirect = true };
+	enum { N = 1024 };
+	static struct fe_req *reqs[N];
+	struct fe_reply rep;
+	long before, after;
+
+	need_root();
+	fe_test_start(FE_BACKEND_VFSD, NULL);
+	fe_t.dev = fe_test_open(&opts);
+	cr_assert_eq(fe_fuse_init(fe_t.dev, 0, FE_INIT_FLAGS_DEFAULT, NULL), 0);
+	still_serving("warm-up");
+	before = rss_kb(fe_t.be.pid);
+	for (int i = 0; i < N; i++) {
+		char name[16];
+
+		reqs[i] = fe_req_new(fe_t.dev, 128, 256, 0);
+		cr_assert_not_null(reqs[i]);
+		snprintf(name, sizeof(name), "none%d", i);
+		cr_assert_eq(fe_req_prepare(fe_t.dev, reqs[i], FUSE_LOOKUP,
+					    FUSE_ROOT_ID, name,
+					    strlen(name) + 1), 0);
+		cr_assert_eq(fe_submit(fe_t.dev, 1, reqs[i]), 0, "submit %d", i);
+	}
+	cr_assert_eq(fe_kick(fe_t.dev, 1), 0);
+	for (int i = 0; i < N; i++) {
+		struct fe_req *done;
+
+		cr_assert_eq(fe_reap(fe_t.dev, 1, &done, 10000), 1,
+			     "only %d of %d requests answered", i, N);
+		cr_assert_eq(fe_req_reply(done, &rep), 0);
+		/* ENOENT, or a negative entry (success, nodeid 0). */
+		cr_assert(rep.error == 0 || rep.error == -ENOENT,
+			  "request %d: %d", i, rep.error);
+	}
+	after = rss_kb(fe_t.be.pid);
+	for (int i = 0; i < N; i++)
+		fe_req_free(reqs[i]);
+	cr_assert_lt(after - before, 8 * 1024, "anonymous memory grew by %ld KiB for %d queued requests",
+		     after - before, N);
+	still_serving("full ring");
 	fe_test_end();
 }

@@ -235,3 +235,14 @@ Test(sandbox, sigterm_exits_cleanly_under_the_filter)
 	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0,
 		  "exit status %#x (SIGSYS is 31)", st);
 }
+
+/* open_by_handle_at needs CAP_DAC_READ_SEARCH: kept only with file
+ * handles. */
+Test(sandbox, file_handles_keep_dac_read_search)
+{
+	static const char *const extra[] = { "--inode-file-handles=prefer", NULL };
+
+	start(extra);
+	uint64_t eff = status_hex(fe_t.be.pid, "CapEff");
+	cr_assert_eq(eff, DEFAULT_CAPS | CAP_BIT(2), "CapEff %#" PRIx64, eff);
+}
