@@ -74,7 +74,7 @@ e2e_qemu_args() {
 		-chardev socket,id=char0,path="$sock"
 		-device vhost-user-fs-pci,queue-size=1024,chardev=char0,tag=share
 		-kernel "$kernel" -initrd "$initrd"
-		-append "console=ttyS0 quiet loglevel=4 panic=-1 e2e.mode=$mode e2e.tag=share"
+		-append "console=ttyS0 quiet loglevel=4 panic=-1 no_timer_check e2e.mode=$mode e2e.tag=share"
 		-nodefaults -display none -monitor none -serial file:"$serial"
 	)
 	[ "$reboot" = allow-reboot ] || QEMU_ARGS+=(-no-reboot)
