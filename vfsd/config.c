@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <linux/fuse.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -725,10 +726,6 @@ static const char *config_unimplemented(const struct config *cfg,
 		REFUSE("--posix-acl-create-fallback");
 	if (cfg->security_label != NEGOTIATE_NEVER)
 		REFUSE("--security-label=%s", negotiation_names[cfg->security_label]);
-	if (cfg->announce_submounts)
-		REFUSE("--announce-submounts");
-	if (cfg->preserve_noatime)
-		REFUSE("--preserve-noatime");
 	if (cfg->uid_map.n)
 		REFUSE("--uid-map");
 	if (cfg->gid_map.n)
@@ -737,8 +734,12 @@ static const char *config_unimplemented(const struct config *cfg,
 		REFUSE("--translate-uid");
 	if (cfg->translate_gid.n)
 		REFUSE("--translate-gid");
+	/* FUSE_DIRECT_IO_ALLOW_MMAP is FUSE 7.39 (Linux 6.6); this build's
+	 * <linux/fuse.h> and the 6.1 guests it serves are 7.38. */
 	if (cfg->allow_mmap)
-		REFUSE("--allow-mmap");
+		REFUSE("--allow-mmap (needs FUSE protocol 7.39 for "
+		       "FUSE_DIRECT_IO_ALLOW_MMAP; this build speaks 7.%d)",
+		       FUSE_KERNEL_MINOR_VERSION);
 	if (cfg->tag)
 		REFUSE("--tag");
 	if (cfg->migration_mode)

@@ -52,6 +52,10 @@ struct fs_entry {
 	uint64_t nodeid;        /* 0: no node (negative entry / nothing held) */
 	uint64_t generation;
 	struct stat attr;
+	/* A directory on another mount than its parent's, i.e. the root of a
+	 * mount inside the share (the engine announces it when FUSE_SUBMOUNTS
+	 * was agreed, so the guest gives it its own mount). */
+	bool submount;
 };
 
 /* What the guest asked to change in SETATTR (FATTR_* bits of <linux/fuse.h>

@@ -343,6 +343,7 @@ int main(int argc, char **argv)
 				cfg.inode_file_handles == INODE_FH_PREFER ?
 				PT_FH_PREFER : PT_FH_NEVER,
 		.allow_direct_io = cfg.allow_direct_io,
+		.preserve_noatime = cfg.preserve_noatime,
 		/* --xattrmap implies --xattr, as in virtiofsd. */
 		.xattr = cfg.xattr || cfg.xattrmap,
 	};
@@ -362,6 +363,7 @@ int main(int argc, char **argv)
 		.readdirplus = cfg.readdirplus,
 		.readonly = cfg.readonly,
 		.killpriv_v2 = cfg.killpriv_v2,
+		.announce_submounts = cfg.announce_submounts,
 		.on_init = vq_transport_on_init,
 	};
 	/* Checked by config_parse(): only memory can fail here.  Lives as

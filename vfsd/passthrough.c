@@ -179,7 +179,9 @@ int pt_stat_fd(int fd, struct stat *st, struct inode_key *key)
 	return 0;
 }
 
-int pt_entry_from_opath(struct pt_fs *fs, int opath, struct fs_entry *out)
+/* pt_entry_from_opath(), also giving the node's key (mount id included). */
+static int entry_from_opath(struct pt_fs *fs, int opath, struct fs_entry *out,
+			    struct inode_key *keyp)
 {
 	struct inode_key key;
 	struct inode *node;
@@ -214,6 +216,8 @@ int pt_entry_from_opath(struct pt_fs *fs, int opath, struct fs_entry *out)
 	out->nodeid = node->id;
 	out->generation = 0;
 	out->attr = st;
+	out->submount = false;
+	*keyp = key;
 	/* The lookup count holds the node from here. */
 	inode_put(fs->inodes, node);
 	return 0;
@@ -222,9 +226,17 @@ fail:
 	return r;
 }
 
+int pt_entry_from_opath(struct pt_fs *fs, int opath, struct fs_entry *out)
+{
+	struct inode_key key;
+
+	return entry_from_opath(fs, opath, out, &key);
+}
+
 int pt_do_lookup(struct pt_fs *fs, struct inode *parent, const char *name,
 		 struct fs_entry *out)
 {
+	struct inode_key key;
 	int fd, r;
 
 	r = pt_check_name(name);
@@ -233,7 +245,14 @@ int pt_do_lookup(struct pt_fs *fs, struct inode *parent, const char *name,
 	fd = openat(parent->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return pt_errno();
-	return pt_entry_from_opath(fs, fd, out);
+	r = entry_from_opath(fs, fd, out, &key);
+	if (r < 0)
+		return r;
+	/* openat() crossed into a mount on name: its root (mount ids are
+	 * unique per boot; 0 means the kernel gave none). */
+	out->submount = S_ISDIR(out->attr.st_mode) && key.mnt_id &&
+			parent->key.mnt_id && key.mnt_id != parent->key.mnt_id;
+	return 0;
 }
 
 int pt_entry_from_fd(struct pt_fs *fs, int fd, struct fs_entry *out)
@@ -400,6 +419,7 @@ int pt_new(struct pt_fs **out, const struct pt_config *cfg)
 		inode_table_set_opener(fs->inodes, open_handle, fs);
 
 	fs->allow_direct_io = cfg->allow_direct_io;
+	fs->preserve_noatime = cfg->preserve_noatime;
 	fs->xattr = cfg->xattr;
 	fs->euid = geteuid();
 	fs->egid = getegid();

@@ -51,6 +51,10 @@ struct pt_config {
 	uint64_t max_handles;
 	/* Honour O_DIRECT in guest open flags (default: stripped). */
 	bool allow_direct_io;
+	/* Honour O_NOATIME in guest open flags (default: stripped, as
+	 * virtiofsd does: opened under the caller's ids it fails with EPERM
+	 * on a file the caller does not own). */
+	bool preserve_noatime;
 	/* Serve extended attributes; when false the xattr ops answer
 	 * -ENOSYS (the guest kernel then stops asking). */
 	bool xattr;

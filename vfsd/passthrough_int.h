@@ -28,6 +28,7 @@ struct pt_fs {
 	int mount_fd;           /* -1 without handles */
 	int root_mnt_id;
 	bool allow_direct_io;
+	bool preserve_noatime;
 	bool xattr;             /* else the xattr ops answer -ENOSYS */
 	bool is_root;           /* euid 0: switch to the caller's ids */
 	uid_t euid;             /* what to switch back to */

@@ -21,6 +21,8 @@ static int sanitize_open_flags(struct pt_fs *fs, int flags)
 		   (O_TMPFILE & ~O_DIRECTORY) | O_ASYNC);
 	if (!fs->allow_direct_io)
 		flags &= ~O_DIRECT;
+	if (!fs->preserve_noatime)
+		flags &= ~O_NOATIME;
 	if (__atomic_load_n(&fs->writeback, __ATOMIC_RELAXED)) {
 		/* The guest page cache reads around partial writes, and
 		 * supplies append offsets itself. */

@@ -191,6 +191,8 @@ static uint64_t offered_flags(const struct server *srv)
 	 * truncate and chown to us (its own attempt would race ours). */
 	if (srv->cfg.killpriv_v2)
 		f |= FUSE_HANDLE_KILLPRIV_V2;
+	if (srv->cfg.announce_submounts)
+		f |= FUSE_SUBMOUNTS;
 	return f;
 }
 

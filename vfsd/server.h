@@ -35,6 +35,9 @@ struct server_config {
 	bool direct_io;            /* FOPEN_DIRECT_IO on every open (cache=never) */
 	bool keep_cache;           /* FOPEN_KEEP_CACHE on open (cache=always) */
 	bool killpriv_v2;          /* offer FUSE_HANDLE_KILLPRIV_V2 */
+	/* Offer FUSE_SUBMOUNTS; once agreed, entries the filesystem marks
+	 * submount get FUSE_ATTR_SUBMOUNT (--announce-submounts). */
+	bool announce_submounts;
 	/* --xattrmap (xattrmap.h), NULL: names pass unchanged.  Applied here,
 	 * so every filesystem and transport gets it; owned by the caller. */
 	const struct xattrmap *xattrmap;

@@ -49,8 +49,15 @@ void srv_fill_entry(const struct server *srv, struct fuse_entry_out *out,
 	out->entry_valid_nsec = srv->entry_nsec;
 	out->attr_valid = srv->attr_sec;
 	out->attr_valid_nsec = srv->attr_nsec;
-	if (e->nodeid)
-		srv_fill_attr(&out->attr, &e->attr);
+	if (!e->nodeid)
+		return;
+	srv_fill_attr(&out->attr, &e->attr);
+	/* Only a kernel that agreed to FUSE_SUBMOUNTS knows the flag; it
+	 * then mounts the directory apart (own st_dev, no cross-mount
+	 * inode clashes). */
+	if (e->submount && S_ISDIR(e->attr.st_mode) &&
+	    (SRV_STATE_FLAGS(atomic_load(&srv->state)) & FUSE_SUBMOUNTS))
+		out->attr.flags |= FUSE_ATTR_SUBMOUNT;
 }
 
 /* Reply with an entry the filesystem just counted a lookup for; if the

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -331,5 +332,84 @@ Test(vfsd, sigterm_exits_cleanly)
 	cr_assert_geq(status, 0, "vfsd did not exit on SIGTERM");
 	cr_assert(!fe_backend_crashed(&fe_t.be),
 		  "vfsd exit status 0x%x after SIGTERM", status);
+	fe_test_end();
+}
+
+/*
+ * --announce-submounts: a tmpfs mounted inside the share is announced to a
+ * guest that agreed to FUSE_SUBMOUNTS (FUSE_ATTR_SUBMOUNT on its LOOKUP),
+ * and never without the option.  --sandbox=none: the daemon must see the
+ * mount made after it started (the sandbox's mount namespace is private).
+ */
+static void submount_fini(void)
+{
+	char path[512];
+
+	if (fe_t.started) {
+		fe_path(path, sizeof(path), fe_t.be.shared, "mnt");
+		umount2(path, MNT_DETACH);
+	}
+	fe_test_fini();
+}
+
+TestSuite(vfsd_submounts, .fini = submount_fini, .timeout = 60);
+
+/* Start vfsd with extra, mount a tmpfs at mnt; the INIT reply's flags and
+ * the attr flags of LOOKUP "mnt" and LOOKUP "plain". */
+static void lookup_submount(const char *const *extra, uint32_t *init_flags,
+			    uint32_t *mnt_flags, uint32_t *plain_flags)
+{
+	struct fuse_entry_out eo;
+	struct fuse_init_out io;
+	char mnt[512], plain[512];
+
+	fe_test_start(FE_BACKEND_VFSD, extra);
+	fe_path(mnt, sizeof(mnt), fe_t.be.shared, "mnt");
+	fe_path(plain, sizeof(plain), fe_t.be.shared, "plain");
+	cr_assert_eq(mkdir(mnt, 0755), 0);
+	cr_assert_eq(mkdir(plain, 0755), 0);
+	if (mount("vfsd-test", mnt, "tmpfs", 0, "size=64k") < 0) {
+		int e = errno;
+
+		/* criterion skips .fini after a skip: clean up first. */
+		fe_test_fini();
+		cr_skip_test("cannot mount a tmpfs (not root?): %s",
+			     strerror(e));
+	}
+	fe_t.dev = fe_test_open(NULL);
+	cr_assert_eq(fe_fuse_init(fe_t.dev, 0,
+				  FE_INIT_FLAGS_DEFAULT | FUSE_SUBMOUNTS, &io),
+		     0);
+	*init_flags = io.flags;
+	cr_assert_eq(fe_lookup(fe_t.dev, FUSE_ROOT_ID, "mnt", &eo), 0);
+	cr_assert(S_ISDIR(eo.attr.mode));
+	*mnt_flags = eo.attr.flags;
+	cr_assert_eq(fe_lookup(fe_t.dev, FUSE_ROOT_ID, "plain", &eo), 0);
+	*plain_flags = eo.attr.flags;
+}
+
+Test(vfsd_submounts, announced_with_the_option)
+{
+	static const char *const extra[] = {
+		"--sandbox=none", "--announce-submounts", NULL,
+	};
+	uint32_t init, mnt, plain;
+
+	lookup_submount(extra, &init, &mnt, &plain);
+	cr_expect(init & FUSE_SUBMOUNTS, "FUSE_SUBMOUNTS not agreed");
+	cr_expect_eq(mnt, FUSE_ATTR_SUBMOUNT);
+	cr_expect_eq(plain, 0);
+	fe_test_end();
+}
+
+Test(vfsd_submounts, not_announced_without_it)
+{
+	static const char *const extra[] = { "--sandbox=none", NULL };
+	uint32_t init, mnt, plain;
+
+	lookup_submount(extra, &init, &mnt, &plain);
+	cr_expect_eq(init & FUSE_SUBMOUNTS, 0);
+	cr_expect_eq(mnt, 0);
+	cr_expect_eq(plain, 0);
 	fe_test_end();
 }

@@ -88,6 +88,10 @@ static int f_lookup(void *fs, const struct fs_ctx *ctx, uint64_t parent,
 	if (f->broken_name && strcmp(name, f->broken_name) == 0)
 		return -EIO;
 	new_entry(f, out);
+	if (f->submount_name && strcmp(name, f->submount_name) == 0) {
+		out->attr.st_mode = S_IFDIR | 0755;
+		out->submount = true;
+	}
 	f->lookups_ok++;
 	return 0;
 }

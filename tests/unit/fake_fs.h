@@ -66,6 +66,7 @@ struct fake_fs {
 	unsigned int lookups_ok;
 	const char *missing_name;      /* lookup -> -ENOENT */
 	const char *broken_name;       /* lookup -> -EIO */
+	const char *submount_name;     /* lookup -> a directory, submount */
 
 	/* directory listing */
 	const struct fake_dirent *dir;

@@ -2,6 +2,7 @@
 /* Passthrough filesystem: setup, lookup counts, attributes, names and
  * directories, driven through pt_ops on a fresh temporary directory. */
 #include <pthread.h>
+#include <sys/mount.h>
 #include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
@@ -85,6 +86,42 @@ Test(pt, lookup_entry_has_host_attributes)
 	cr_expect_eq(e.attr.st_mode, host.st_mode);
 	cr_expect_eq(e.attr.st_mtim.tv_sec, host.st_mtim.tv_sec);
 	cr_expect_eq(e.attr.st_mtim.tv_nsec, host.st_mtim.tv_nsec);
+}
+
+/* ---- submounts (--announce-submounts) ---- */
+
+/* The tmpfs mounted at "mnt" goes even when an assertion ends the test. */
+static void submount_teardown(void)
+{
+	if (pt_dir[0])
+		umount2(hpath("mnt"), MNT_DETACH);
+	pt_teardown();
+}
+
+Test(pt_submount, mount_root_is_marked_and_nothing_else,
+     .init = pt_setup, .fini = submount_teardown)
+{
+	struct fs_entry e;
+	uint64_t mnt;
+
+	cr_assert_eq(mkdir(hpath("mnt"), 0755), 0);
+	cr_assert_eq(mkdir(hpath("plain"), 0755), 0);
+	host_write("file", "x");
+	if (mount("vfsd-test", hpath("mnt"), "tmpfs", 0, "size=64k") < 0)
+		cr_skip_test("cannot mount a tmpfs (not root?): %s",
+			     strerror(errno));
+	cr_assert_eq(mkdir(hpath("mnt/inner"), 0755), 0);
+
+	cr_assert_eq(pt_ops.lookup(pt, &root_ctx, FS_ROOT_ID, "mnt", &e), 0);
+	cr_expect(e.submount, "the tmpfs root is a submount");
+	mnt = e.nodeid;
+	cr_assert_eq(pt_ops.lookup(pt, &root_ctx, FS_ROOT_ID, "plain", &e), 0);
+	cr_expect_not(e.submount);
+	cr_assert_eq(pt_ops.lookup(pt, &root_ctx, FS_ROOT_ID, "file", &e), 0);
+	cr_expect_not(e.submount);
+	/* Inside the submount everything shares its mount. */
+	cr_assert_eq(pt_ops.lookup(pt, &root_ctx, mnt, "inner", &e), 0);
+	cr_expect_not(e.submount);
 }
 
 Test(pt, lookup_missing_is_enoent)

@@ -626,3 +626,53 @@ Test(ptio, concurrent_open_read_release_balances)
 	cr_expect_eq(pt_stats().nodes, 1);
 	cr_expect_eq(pt_stats().handles, 0);
 }
+
+/* ---- --preserve-noatime ---- */
+
+/* "f" with an atime long ago; false when this host file system would not
+ * update it on a read anyway (noatime mount): nothing to tell apart. */
+static bool old_atime_file(const char *name)
+{
+	const struct timespec t[2] = { { 1000000000, 0 }, { 0, UTIME_OMIT } };
+	char buf[8];
+
+	host_write(name, "data");
+	cr_assert_eq(utimensat(AT_FDCWD, hpath(name), t, 0), 0);
+	host_read(name, buf, sizeof(buf));
+	if (host_lstat(name).st_atim.tv_sec == t[0].tv_sec)
+		return false;
+	cr_assert_eq(utimensat(AT_FDCWD, hpath(name), t, 0), 0);
+	return true;
+}
+
+/* Read "f" through a handle opened with O_NOATIME; its atime after. */
+static time_t atime_after_noatime_read(void)
+{
+	char buf[8];
+	uint64_t f, fh;
+
+	f = lookup_ok(FS_ROOT_ID, "f");
+	fh = open_ok(f, O_RDONLY | O_NOATIME);
+	cr_assert_eq(do_read(f, fh, 0, buf, sizeof(buf)), 4);
+	cr_assert_eq(pt_ops.release(pt, f, fh), 0);
+	return host_lstat("f").st_atim.tv_sec;
+}
+
+Test(ptio, noatime_dropped_by_default)
+{
+	if (!old_atime_file("f"))
+		cr_skip_test("host file system does not update atime");
+	cr_expect_neq(atime_after_noatime_read(), 1000000000,
+		      "O_NOATIME must be dropped without --preserve-noatime");
+}
+
+Test(ptio, preserve_noatime_keeps_atime)
+{
+	struct pt_config cfg = { .preserve_noatime = true };
+
+	pt_teardown();
+	pt_setup_cfg(&cfg);
+	if (!old_atime_file("f"))
+		cr_skip_test("host file system does not update atime");
+	cr_expect_eq(atime_after_noatime_read(), 1000000000);
+}

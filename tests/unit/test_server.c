@@ -439,6 +439,19 @@ Test(init, killpriv_v2_offered_only_when_configured)
 	cr_assert(fk.init_info.killpriv_v2);
 }
 
+Test(init, submounts_offered_only_when_configured)
+{
+	send_init(7, 38, 0xffffffffu, 0);
+	expect_ok(sizeof(struct fuse_init_out));
+	cr_assert_eq(init_out().flags & FUSE_SUBMOUNTS, 0);
+	cfg.announce_submounts = true;
+	server_free(srv);
+	start_server();
+	send_init(7, 38, 0xffffffffu, 0);
+	expect_ok(sizeof(struct fuse_init_out));
+	cr_assert(init_out().flags & FUSE_SUBMOUNTS);
+}
+
 Test(init, flags2_ignored_without_init_ext)
 {
 	send_init(7, 38, FUSE_ASYNC_READ, 0xffffffffu);
@@ -851,6 +864,34 @@ Test(ops, lookup_encodes_the_entry)
 	cr_assert_eq(fk.ctx.uid, 1234);
 	cr_assert_eq(fk.ctx.gid, 5678);
 	cr_assert_eq(fk.ctx.pid, 4321);
+}
+
+static uint32_t lookup_attr_flags(const char *name)
+{
+	msg_begin(FUSE_LOOKUP, 1);
+	msg_str(name);
+	send();
+	expect_ok(sizeof(struct fuse_entry_out));
+	return entry_out().attr.flags;
+}
+
+/* FUSE_ATTR_SUBMOUNT only on the directory the filesystem marks, and only
+ * with --announce-submounts and a guest that agreed to FUSE_SUBMOUNTS. */
+Test(ops, submount_flag_needs_config_and_guest)
+{
+	fk.submount_name = "mnt";
+	cr_assert_eq(lookup_attr_flags("mnt"), 0);
+
+	cfg.announce_submounts = true;
+	restart();
+	cr_assert_eq(lookup_attr_flags("mnt"), FUSE_ATTR_SUBMOUNT);
+	cr_assert_eq(lookup_attr_flags("file"), 0);
+
+	server_free(srv);
+	start_server();
+	send_init(7, 38, 0xffffffffu & ~FUSE_SUBMOUNTS, 0);
+	expect_ok(sizeof(struct fuse_init_out));
+	cr_assert_eq(lookup_attr_flags("mnt"), 0);
 }
 
 Test(ops, lookup_enoent_gives_negative_entry)
