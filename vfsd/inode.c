@@ -130,6 +130,14 @@ static struct inode *find_id(struct inode_table *t, uint64_t id)
 	return n;
 }
 
+static bool same_handle(const struct file_handle *a,
+			const struct file_handle *b)
+{
+	return a->handle_type == b->handle_type &&
+	       a->handle_bytes == b->handle_bytes &&
+	       memcmp(a->f_handle, b->f_handle, a->handle_bytes) == 0;
+}
+
 static struct inode *find_key(struct inode_table *t, const struct inode_key *k)
 {
 	struct inode *n = t->by_key[hash_key(t, k)];
@@ -271,6 +279,16 @@ int inode_lookup_or_add_handle(struct inode_table *t,
 
 	pthread_mutex_lock(&t->lock);
 	n = find_key(t, key);
+	if (n && handle && n->handle && !same_handle(n->handle, handle)) {
+		/* The inode number was reused by a new file while the guest
+		 * still holds the old node: never let the new file's fd stand
+		 * in for the old node.  The name is stale until the guest
+		 * forgets the old node. */
+		pthread_mutex_unlock(&t->lock);
+		free(fresh->handle);
+		free(fresh);
+		return -ESTALE;	/* like every error: the caller keeps fd */
+	}
 	if (n) {
 		/* The root's count is not tracked: it is never forgotten. */
 		if (n != t->root && n->nlookup < UINT64_MAX)

@@ -132,6 +132,18 @@ int pt_reopen(struct pt_fs *fs, const struct inode *node, int flags)
 		return -ELOOP;
 	if (node->type != S_IFREG && node->type != S_IFDIR)
 		return -ENXIO;
+	/* A node kept by file handle gets its fd anew; make sure that fd
+	 * still is what the node says (a reused inode number must never turn
+	 * a regular file's node into a device). */
+	if (node->handle) {
+		struct statx x;
+
+		if (statx(node->fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW,
+			  STATX_TYPE, &x) < 0)
+			return pt_errno();
+		if ((x.stx_mode & S_IFMT) != node->type)
+			return -ESTALE;
+	}
 
 	/* O_NOFOLLOW would refuse the /proc magic link itself. */
 	flags &= ~(O_NOFOLLOW | O_CREAT | O_EXCL | O_NOCTTY | O_PATH |

@@ -179,13 +179,25 @@ static void kick_complete(struct uring_op *op, int res)
 	if (w->kick_by_poll) {
 		/* Reset the eventfd counter; the loop then drains the ring. */
 		n = read(vu_queue_kick_fd(w->q), &w->kick_buf, sizeof(w->kick_buf));
-		(void)n;
+		if (n < 0 && errno == EAGAIN)
+			n = sizeof(w->kick_buf);	/* spurious wake-up */
+		res = n < 0 ? -errno : (int)n;
 	} else if (res < 0 && res != -ECANCELED) {
 		/* A kernel that cannot wait in a read of this eventfd (a
 		 * non-blocking fd on an old kernel): poll it instead. */
 		log_debug("queue %u: kick read: %s, polling instead", w->qidx,
 			  strerror(-res));
 		w->kick_by_poll = true;
+		res = sizeof(w->kick_buf);
+	}
+	/* An eventfd read gives exactly 8 bytes.  Anything else means the
+	 * front-end passed some other file (EOF or data at once, forever):
+	 * re-arming would spin, so the queue waits for a new kick fd. */
+	if (res >= 0 && res != sizeof(w->kick_buf)) {
+		log_ratelimited(LOG_LEVEL_ERROR,
+				"queue %u: the kick fd is not an eventfd: queue stalled",
+				w->qidx);
+		return;
 	}
 	if (!w->stopping)
 		arm_kick(w);
@@ -212,8 +224,14 @@ static void *worker_main(void *arg)
 	while (!(w->stopping && w->busy == 0)) {
 		r = uring_run(w->ring, true);
 		if (r < 0) {
-			log_error_errno(r, "queue %u: waiting for work", w->qidx);
-			break;
+			log_ratelimited(LOG_LEVEL_ERROR, "queue %u: waiting for work: %s",
+					w->qidx, strerror(-r));
+			/* I/O still in flight may write guest memory: never
+			 * leave (and let it be unmapped) before it completed. */
+			if (w->busy == 0)
+				break;
+			usleep(1000);
+			continue;
 		}
 		drain_queue(w);
 	}

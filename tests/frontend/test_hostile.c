@@ -6,6 +6,7 @@
  * FUSE request with an error - and then serve a NEW connection normally.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1014,4 +1015,43 @@ Test(hostile_fuse, init_with_bad_major_is_refused)
 	cr_assert_eq(fe_fuse_init(d, 0, FE_INIT_FLAGS_DEFAULT, NULL), 0);
 	still_serving(d);
 	fe_test_end();
+}
+
+/* Does the back-end's log contain `text`?  Waits up to ~10 s for it. */
+static bool log_shows(const char *text)
+{
+	char buf[65536];
+
+	for (int i = 0; i < 100; i++) {
+		FILE *f = fopen(fe_t.be.log, "r");
+		size_t n = 0;
+
+		if (f) {
+			n = fread(buf, 1, sizeof(buf) - 1, f);
+			fclose(f);
+		}
+		buf[n] = '\0';
+		if (strstr(buf, text))
+			return true;
+		usleep(100 * 1000);
+	}
+	return false;
+}
+
+/* A kick "eventfd" that is really a file reads 0 bytes at once, forever:
+ * the worker must notice and stall that queue instead of spinning. */
+Test(hostile_control, kick_fd_that_is_not_an_eventfd_stalls_the_queue)
+{
+	struct fe_dev *d = fe_test_open(NULL);
+	uint64_t qidx = 1;
+	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(fe_vu_send(d, FE_VU_SET_VRING_KICK, ACK, sizeof(qidx),
+				&qidx, sizeof(qidx), &fd, 1), 0);
+	close(fd);
+	fe_t.dev = d;
+	cr_assert(log_shows("kick fd is not an eventfd"),
+		  "the daemon did not notice the bad kick fd");
+	expect_survives("kick fd not an eventfd");
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* The node id table (inode.c) and the open-file table (handle.c). */
 #include <criterion/criterion.h>
+#include <string.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -193,6 +194,39 @@ Test(inode, limit_is_enfile_and_caller_keeps_fd)
 	cr_expect(fd_open(fd));
 	close(fd);
 	inode_table_free(t);
+}
+
+/* A file handle of `bytes` bytes, all set to `fill`. */
+static struct file_handle *fake_handle(unsigned char fill)
+{
+	static unsigned char store[2][sizeof(struct file_handle) + 8];
+	struct file_handle *h = (struct file_handle *)store[fill & 1];
+
+	h->handle_bytes = 8;
+	h->handle_type = 1;
+	memset(h->f_handle, fill, 8);
+	return h;
+}
+
+/* An inode number reused by a new file while the guest still holds the old
+ * node must not hand the new file's fd to the old node (with file handles
+ * nothing pins the old inode): the lookup is stale instead. */
+Test(inode, reused_inode_number_with_other_handle_is_stale)
+{
+	struct inode_key k = key(42);
+	struct inode *n;
+	int fd = some_fd();
+
+	cr_assert_eq(inode_lookup_or_add_handle(it, &k, S_IFREG, -1,
+						fake_handle(0xaa), &n), 0);
+	inode_put(it, n);
+	cr_expect_eq(inode_lookup_or_add_handle(it, &k, S_IFCHR, fd,
+						fake_handle(0xbb), &n), -ESTALE);
+	cr_expect(fd_open(fd), "the caller keeps its fd on failure");
+	/* The same handle still finds the node. */
+	cr_expect_eq(inode_lookup_or_add_handle(it, &k, S_IFREG, fd,
+						fake_handle(0xaa), &n), 0);
+	inode_put(it, n);
 }
 
 struct race_arg {
