@@ -80,6 +80,38 @@ static int open_existing(struct pt_fs *fs, struct inode *dir, const char *name,
 	return fd;
 }
 
+/*
+ * Hand the guest an open file: a handle for fd on the node *out names (whose
+ * lookup count the caller already took).  On failure fd is closed and that
+ * lookup count given back, so the guest is left holding nothing.
+ */
+static int add_open_handle(struct pt_fs *fs, int fd, const struct fs_entry *out,
+			   uint64_t *fh, uint32_t *open_flags)
+{
+	int r = handle_add(fs->handles, out->nodeid, fd, fh);
+
+	if (r < 0) {
+		close(fd);
+		inode_forget(fs->inodes, out->nodeid, 1);
+		return r;
+	}
+	*open_flags = 0;
+	return 0;
+}
+
+/* A file just created as fd: its entry (counted) and a handle for it. */
+static int publish_new_file(struct pt_fs *fs, int fd, struct fs_entry *out,
+			    uint64_t *fh, uint32_t *open_flags)
+{
+	int r = pt_entry_from_fd(fs, fd, out);
+
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	return add_open_handle(fs, fd, out, fh, open_flags);
+}
+
 int pt_create(void *fsp, const struct fs_ctx *ctx, uint64_t parent,
 	      const char *name, mode_t mode, int flags, mode_t umask,
 	      struct fs_entry *out, uint64_t *fh, uint32_t *open_flags)
@@ -110,27 +142,10 @@ int pt_create(void *fsp, const struct fs_ctx *ctx, uint64_t parent,
 
 	if (fd == -EEXIST && !(flags & O_EXCL)) {
 		fd = open_existing(fs, dir, name, oflags, out);
-		if (fd < 0) {
-			r = fd;
-			goto out;
-		}
-	} else if (fd < 0) {
-		r = fd;
-		goto out;
+		r = fd < 0 ? fd : add_open_handle(fs, fd, out, fh, open_flags);
 	} else {
-		r = pt_entry_from_fd(fs, fd, out);
-		if (r < 0) {
-			close(fd);
-			goto out;
-		}
+		r = fd < 0 ? fd : publish_new_file(fs, fd, out, fh, open_flags);
 	}
-	r = handle_add(fs->handles, out->nodeid, fd, fh);
-	if (r < 0) {
-		close(fd);
-		inode_forget(fs->inodes, out->nodeid, 1);
-		goto out;
-	}
-	*open_flags = 0;
 out:
 	pt_put_node(fs, dir);
 	return r;
@@ -159,22 +174,7 @@ int pt_tmpfile(void *fsp, const struct fs_ctx *ctx, uint64_t parent,
 	fd = openat(dir->fd, ".", oflags, mode);
 	fd = fd < 0 ? pt_errno() : fd;
 	pt_creds_leave(fs, &creds);
-	if (fd < 0) {
-		r = fd;
-		goto out;
-	}
-	r = pt_entry_from_fd(fs, fd, out);
-	if (r < 0) {
-		close(fd);
-		goto out;
-	}
-	r = handle_add(fs->handles, out->nodeid, fd, fh);
-	if (r < 0) {
-		close(fd);
-		inode_forget(fs->inodes, out->nodeid, 1);
-		goto out;
-	}
-	*open_flags = 0;
+	r = fd < 0 ? fd : publish_new_file(fs, fd, out, fh, open_flags);
 out:
 	pt_put_node(fs, dir);
 	return r;
