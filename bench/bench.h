@@ -29,6 +29,7 @@ enum bench_workload {
 #define BENCH_SMALL_IO 4096u
 #define BENCH_BIG_IO (1u << 20)
 #define BENCH_MAX_DEPTH 128
+#define BENCH_MAX_FORGETS 128   /* FORGETs in flight at most */
 
 struct bench_opts {
 	const char *socket;         /* NULL: native mode */
@@ -44,6 +45,7 @@ struct bench_opts {
 	bool busy_poll;             /* front-end spins instead of sleeping */
 	int backend_pid;            /* > 0: measure its resident memory */
 	unsigned int inodes;        /* LOOKUPs for the per-inode figure */
+	unsigned int forget_window; /* FORGETs in flight on hiprio at most */
 };
 
 /* Latency histogram: log-linear buckets (1/32 of a power of two). */

@@ -23,7 +23,7 @@
 
 #include "frontend.h"
 
-#define FORGET_POOL 128
+#define FORGET_POOL BENCH_MAX_FORGETS
 
 enum stage {
 	ST_GETATTR, ST_LOOKUP, ST_READ, ST_WRITE,
@@ -51,7 +51,8 @@ struct fbench {
 	struct fe_dev *d;
 	struct slot slots[BENCH_MAX_DEPTH];
 	struct forget_buf *forgets;         /* guest memory, FORGET_POOL */
-	unsigned int forget_next;
+	unsigned int forget_free[FORGET_POOL];  /* free buffers (indexes) */
+	unsigned int forget_nfree;
 	unsigned int forget_inflight;
 	bool dirty[FE_MAX_QUEUES];          /* submitted since the last kick */
 	uint64_t root_file;                 /* nodeid of the read file */
@@ -175,7 +176,20 @@ static int start_op(struct fbench *b, struct slot *s)
 	}
 }
 
-/* FORGET on the hiprio queue: no reply, only the used entry comes back. */
+/* A FORGET's used entry came back: its buffer is free again. */
+static int forget_reaped(struct fbench *b, void *tok)
+{
+	struct forget_buf *f = tok;
+
+	if (f < b->forgets || f >= b->forgets + FORGET_POOL)
+		return -EPROTO;
+	b->forget_free[b->forget_nfree++] = (unsigned int)(f - b->forgets);
+	b->forget_inflight--;
+	return 0;
+}
+
+/* FORGET on the hiprio queue: no reply, only the used entry comes back.
+ * At most forget_window in flight: past that, wait for used entries. */
 static int send_forget(struct fbench *b, uint64_t nodeid)
 {
 	struct fe_vq *q0 = fe_dev_vq(b->d, 0);
@@ -184,19 +198,31 @@ static int send_forget(struct fbench *b, uint64_t nodeid)
 	void *tok;
 	int r;
 
-	while (b->forget_inflight >= FORGET_POOL / 2) {
+	while (b->forget_inflight >= b->o->forget_window) {
 		r = fe_vq_get(q0, &tok, NULL);
 		if (r < 0)
 			return r;
-		if (r == 0) {
-			r = fe_vq_wait(q0, -1);
+		if (r == 1) {
+			r = forget_reaped(b, tok);
 			if (r < 0)
 				return r;
 			continue;
 		}
-		b->forget_inflight--;
+		/* FORGETs queued since the last kick_dirty() were never
+		 * announced: the back-end may be asleep waiting for a kick,
+		 * and waiting for their used entries would hang (until the
+		 * timeout, then "transport failure").  Kick first. */
+		if (b->dirty[0]) {
+			b->dirty[0] = false;
+			r = fe_vq_kick(q0);
+			if (r < 0)
+				return r;
+		}
+		r = fe_vq_wait(q0, -1);
+		if (r < 0)
+			return r;
 	}
-	f = &b->forgets[b->forget_next++ % FORGET_POOL];
+	f = &b->forgets[b->forget_free[--b->forget_nfree]];
 	f->h = (struct fuse_in_header){
 		.len = sizeof(*f), .opcode = FUSE_FORGET,
 		.unique = fe_fuse_next_unique(b->d), .nodeid = nodeid,
@@ -204,19 +230,34 @@ static int send_forget(struct fbench *b, uint64_t nodeid)
 	f->f.nlookup = 1;
 	seg = (struct fe_seg){ .addr = f, .len = sizeof(*f) };
 	r = fe_vq_add(q0, &seg, 1, f);
-	if (r < 0)
+	if (r < 0) {
+		b->forget_nfree++;
 		return r;
+	}
 	b->forget_inflight++;
 	b->dirty[0] = true;
 	return 0;
 }
 
-static void reap_forgets(struct fbench *b)
+static int reap_forgets(struct fbench *b)
 {
 	void *tok;
+	int r;
 
-	while (b->forget_inflight && fe_vq_get(fe_dev_vq(b->d, 0), &tok, NULL) == 1)
-		b->forget_inflight--;
+	while (b->forget_inflight &&
+	       (r = fe_vq_get(fe_dev_vq(b->d, 0), &tok, NULL)) != 0) {
+		if (r < 0 || (r = forget_reaped(b, tok)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Why an operation could not go on: the transport, not a FUSE error. */
+static int transport_error(struct fbench *b, const char *what, int r)
+{
+	fprintf(stderr, "vfsd-bench: %s: %s: %s\n", bench_workload_name(b->wl),
+		what, strerror(-r));
+	return r;
 }
 
 /* The operation in slot s finished (well or not). */
@@ -250,6 +291,7 @@ static int completed(struct fbench *b, struct slot *s)
 	struct fe_reply rep;
 	uint8_t *payload = r->out + sizeof(struct fuse_out_header);
 	bool ok;
+	int ret;
 
 	b->inflight--;
 	ok = fe_req_reply(r, &rep) == 0 && rep.error == 0 &&
@@ -268,8 +310,9 @@ static int completed(struct fbench *b, struct slot *s)
 		memcpy(&e, payload, sizeof(e));
 		if (e.nodeid == 0)
 			return op_done(b, s, false, 0);
-		if (send_forget(b, e.nodeid) < 0)
-			return -EIO;
+		ret = send_forget(b, e.nodeid);
+		if (ret < 0)
+			return transport_error(b, "queueing a FORGET", ret);
 		return op_done(b, s, true, 0);
 	}
 	case ST_WRITE: {
@@ -318,8 +361,9 @@ static int completed(struct fbench *b, struct slot *s)
 		return submit(b, s, FUSE_UNLINK, FUSE_ROOT_ID, s->name,
 			      strlen(s->name) + 1, 0, false, 0);
 	case ST_UNLINK:
-		if (send_forget(b, s->nodeid) < 0)
-			return -EIO;
+		ret = send_forget(b, s->nodeid);
+		if (ret < 0)
+			return transport_error(b, "queueing a FORGET", ret);
 		return op_done(b, s, true, BENCH_SMALL_IO);
 	}
 	return -EINVAL;
@@ -393,7 +437,8 @@ static int run_one(struct fbench *b, enum bench_workload wl, unsigned int depth)
 				r = completed(b, done->opaque);
 			}
 		}
-		reap_forgets(b);
+		if (r == 0)
+			r = reap_forgets(b);
 		kick_dirty(b);
 		if (!got && r == 0)
 			r = wait_any(b);
@@ -401,9 +446,10 @@ static int run_one(struct fbench *b, enum bench_workload wl, unsigned int depth)
 	b->st.t_end_ns = bench_now_ns();
 	/* Let pending FORGETs finish before the next run. */
 	while (r == 0 && b->forget_inflight) {
-		reap_forgets(b);
-		if (b->forget_inflight && fe_vq_wait(fe_dev_vq(b->d, 0), -1) < 0)
-			r = -ETIMEDOUT;
+		r = reap_forgets(b);
+		if (r == 0 && b->forget_inflight &&
+		    fe_vq_wait(fe_dev_vq(b->d, 0), -1) < 0)
+			r = transport_error(b, "waiting for FORGETs", -ETIMEDOUT);
 	}
 	if (r < 0) {
 		fprintf(stderr, "vfsd-bench: %s depth %u: transport failure: %s\n",
@@ -475,6 +521,9 @@ static int setup(struct fbench *b)
 			fe_dev_queue_num_offered(b->d), o->queues);
 		return -EINVAL;
 	}
+	/* Ids looked up once, not three syscalls per request (a guest
+	 * kernel does not make any). */
+	fe_fuse_set_caller(b->d, (uint32_t)getuid(), (uint32_t)getgid());
 	r = fe_fuse_init(b->d, 0, FE_INIT_FLAGS_DEFAULT, &init);
 	if (r < 0) {
 		fprintf(stderr, "vfsd-bench: FUSE_INIT: %s\n", strerror(-r));
@@ -494,6 +543,8 @@ static int setup(struct fbench *b)
 	b->forgets = fe_mem_alloc(b->d, sizeof(*b->forgets) * FORGET_POOL, 64);
 	if (!b->forgets)
 		return -ENOMEM;
+	for (unsigned int i = 0; i < FORGET_POOL; i++)
+		b->forget_free[b->forget_nfree++] = FORGET_POOL - 1 - i;
 	for (unsigned int i = 0; i < max_depth(o); i++) {
 		struct fe_req *rq = fe_req_new(b->d, 256, 256, BENCH_BIG_IO);
 

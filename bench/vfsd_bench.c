@@ -38,7 +38,10 @@ static void usage(FILE *f)
 "  --busy-poll         spin on the used ring instead of sleeping\n"
 "  --rss-pid=PID       also measure the back-end's resident memory: idle,\n"
 "                      and per inode after --inodes LOOKUPs (default 10000)\n"
-"  --inodes=N\n", BENCH_MAX_DEPTH);
+"  --inodes=N\n"
+"  --forget-window=N   FORGETs in flight on the hiprio queue at most\n"
+"                      (default 64; small values exercise its back-pressure)\n",
+		BENCH_MAX_DEPTH);
 }
 
 static int parse_list(char *s, struct bench_opts *o, bool depths)
@@ -79,11 +82,13 @@ int main(int argc, char **argv)
 		{ "busy-poll", no_argument, NULL, 'b' },
 		{ "rss-pid", required_argument, NULL, 'p' },
 		{ "inodes", required_argument, NULL, 'i' },
+		{ "forget-window", required_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
 	struct bench_opts o = { .seconds = 2, .warmup = 0.3, .queues = 1,
-				.file_mib = 64, .inodes = 10000 };
+				.file_mib = 64, .inodes = 10000,
+				.forget_window = 64 };
 	bool native = false, any = false;
 	int c, r;
 
@@ -112,12 +117,14 @@ int main(int argc, char **argv)
 		case 'b': o.busy_poll = true; break;
 		case 'p': o.backend_pid = atoi(optarg); break;
 		case 'i': o.inodes = (unsigned int)atoi(optarg); break;
+		case 'F': o.forget_window = (unsigned int)atoi(optarg); break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
 	if (!o.dir || native == !!o.socket || o.seconds <= 0 || o.warmup < 0 ||
 	    o.queues < 1 || o.queues >= 16 || o.file_mib < 2 ||
+	    o.forget_window < 1 || o.forget_window > BENCH_MAX_FORGETS ||
 	    optind != argc) {
 		usage(stderr);
 		return 2;

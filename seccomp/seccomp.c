@@ -9,6 +9,7 @@
 #include "seccomp/seccomp.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <seccomp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -208,6 +209,11 @@ int filter_install(enum filter_action action)
 	if (r == 0)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
 				     SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
+	/* A worker's own umask for --posix-acl creates (passthrough_acl.c):
+	 * CLONE_FS alone, never a namespace. */
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(unshare), 1,
+				     SCMP_A0(SCMP_CMP_EQ, CLONE_FS));
 	if (r == 0)
 		r = seccomp_load(ctx);
 	seccomp_release(ctx);

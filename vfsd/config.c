@@ -15,10 +15,11 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
-#include <linux/fuse.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "idmap.h"
 #include "sandbox.h"
 #include "xattrmap.h"
 #include "vhost-user/vu.h"
@@ -74,7 +75,10 @@ enum {
 	OPT_MIGRATION_ON_ERROR,
 	OPT_MIGRATION_VERIFY_HANDLES,
 	OPT_MIGRATION_CONFIRM_PATHS,
-	OPT_NOP,                     /* -o no_flock, no_posix_lock */
+	OPT_POSIX_LOCK,
+	OPT_NO_POSIX_LOCK,
+	OPT_FLOCK,
+	OPT_NO_FLOCK,
 	OPT_MOUNT,
 	OPT_IDLE_TIMEOUT,
 	OPT_SHUTDOWN_TIMEOUT,
@@ -136,13 +140,21 @@ static const struct option_def option_table[] = {
 	  "enable FUSE_HANDLE_KILLPRIV_V2" },
 	{ "no-killpriv-v2", no_argument, OPT_NO_KILLPRIV_V2, NULL,
 	  "disable FUSE_HANDLE_KILLPRIV_V2 (default)" },
+	{ "posix-lock", no_argument, OPT_POSIX_LOCK, NULL,
+	  "serve the guest's POSIX locks (fcntl) from the host" },
+	{ "no-posix-lock", no_argument, OPT_NO_POSIX_LOCK, NULL,
+	  "POSIX locks stay local to the guest (default)" },
+	{ "flock", no_argument, OPT_FLOCK, NULL,
+	  "serve the guest's flock() locks from the host" },
+	{ "no-flock", no_argument, OPT_NO_FLOCK, NULL,
+	  "flock() locks stay local to the guest (default)" },
 	{ "preserve-noatime", no_argument, OPT_PRESERVE_NOATIME, NULL,
 	  "pass the guest's O_NOATIME through" },
 	{ "inode-file-handles", required_argument, OPT_INODE_FILE_HANDLES,
 	  "never|prefer|mandatory",
 	  "use file handles instead of O_PATH fds" },
 	{ "thread-pool-size", required_argument, OPT_THREAD_POOL_SIZE, "N",
-	  "accepted for compatibility (one thread per queue)" },
+	  "metadata helper threads per request queue (default 1 if 2+ CPUs)" },
 	{ "request-queues", required_argument, OPT_REQUEST_QUEUES, "N",
 	  "request queues offered (default 1)" },
 	{ "exit-on-disconnect", no_argument, OPT_EXIT_ON_DISCONNECT, NULL,
@@ -167,7 +179,8 @@ static const struct option_def option_table[] = {
 	{ "rlimit-nofile", required_argument, OPT_RLIMIT_NOFILE, "N",
 	  "open file limit (default: raise to 1048576)" },
 	{ "uid-map", required_argument, OPT_UID_MAP, ":NSUID:HOSTUID:COUNT:",
-	  "user namespace UID mapping (repeatable)" },
+	  "user namespace UID mapping (repeatable; for\n"
+	  "an unprivileged vfsd, see vfsd(8))" },
 	{ "gid-map", required_argument, OPT_GID_MAP, ":NSGID:HOSTGID:COUNT:",
 	  "user namespace GID mapping (repeatable)" },
 	{ "translate-uid", required_argument, OPT_TRANSLATE_UID,
@@ -227,9 +240,10 @@ static const struct o_item o_items[] = {
 	{ "no_posix_acl", false, OPT_NO_POSIX_ACL },
 	{ "security_label", false, OPT_SECURITY_LABEL },
 	{ "no_security_label", false, OPT_NO_SECURITY_LABEL },
-	/* vfsd implements neither lock kind: "no_" is what it does anyway. */
-	{ "no_flock", false, OPT_NOP },
-	{ "no_posix_lock", false, OPT_NOP },
+	{ "posix_lock", false, OPT_POSIX_LOCK },
+	{ "no_posix_lock", false, OPT_NO_POSIX_LOCK },
+	{ "flock", false, OPT_FLOCK },
+	{ "no_flock", false, OPT_NO_FLOCK },
 };
 
 static const char *const cache_names[] = {
@@ -515,6 +529,21 @@ static int parse_id_map(const char *what, const char *s, bool typed,
 	return 0;
 }
 
+/* --translate-uid/--translate-gid: virtiofsd's TYPE:A:B:C (idmap.h); the
+ * overlap between entries is checked once all are known (config_check). */
+static int parse_translate(const char *what, const char *s,
+			   struct config_id_maps *maps)
+{
+	char why[160];
+
+	if (maps->n == CONFIG_MAX_ID_MAPS)
+		return bad(what, s, "too many mappings");
+	if (idmap_check_spec(s, why, sizeof(why)) < 0)
+		return bad(what, s, why);
+	maps->map[maps->n++] = s;
+	return 0;
+}
+
 static int parse_option(struct config *cfg, int opt, char *arg)
 {
 	unsigned long long ull;
@@ -620,9 +649,9 @@ static int parse_option(struct config *cfg, int opt, char *arg)
 	case OPT_UID_MAP: return parse_id_map("--uid-map", arg, false, &cfg->uid_map);
 	case OPT_GID_MAP: return parse_id_map("--gid-map", arg, false, &cfg->gid_map);
 	case OPT_TRANSLATE_UID:
-		return parse_id_map("--translate-uid", arg, true, &cfg->translate_uid);
+		return parse_translate("--translate-uid", arg, &cfg->translate_uid);
 	case OPT_TRANSLATE_GID:
-		return parse_id_map("--translate-gid", arg, true, &cfg->translate_gid);
+		return parse_translate("--translate-gid", arg, &cfg->translate_gid);
 	case OPT_MIGRATION_MODE: cfg->migration_mode = "--migration-mode"; break;
 	case OPT_MIGRATION_ON_ERROR: cfg->migration_mode = "--migration-on-error"; break;
 	case OPT_MIGRATION_VERIFY_HANDLES:
@@ -631,7 +660,10 @@ static int parse_option(struct config *cfg, int opt, char *arg)
 	case OPT_MIGRATION_CONFIRM_PATHS:
 		cfg->migration_mode = "--migration-confirm-paths";
 		break;
-	case OPT_NOP: break;
+	case OPT_POSIX_LOCK: cfg->posix_lock = true; break;
+	case OPT_NO_POSIX_LOCK: cfg->posix_lock = false; break;
+	case OPT_FLOCK: cfg->flock = true; break;
+	case OPT_NO_FLOCK: cfg->flock = false; break;
 	case 'o': return -EINVAL; /* handled by parse_o */
 	case 'f': break;
 	case 'd': cfg->log_level = LOG_LEVEL_DEBUG; break;
@@ -699,6 +731,9 @@ static void config_defaults(struct config *cfg)
 		.cache = CACHE_AUTO,
 		.log_level = LOG_LEVEL_INFO,
 		.request_queues = 1,
+		/* One helper per queue when there is a CPU for it (measured:
+		 * bench/RESULTS.md); looked up before the sandbox hides /sys. */
+		.thread_pool_size = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 1 : 0,
 		.shutdown_timeout = 5,
 		.readdirplus = true,
 		.io_uring = true,
@@ -720,32 +755,31 @@ static const char *config_unimplemented(const struct config *cfg,
 					char *buf, size_t len)
 {
 #define REFUSE(...) do { snprintf(buf, len, __VA_ARGS__); return buf; } while (0)
-	if (cfg->posix_acl != NEGOTIATE_NEVER)
-		REFUSE("--posix-acl=%s", negotiation_names[cfg->posix_acl]);
+	/* Its virtiofsd 1.14 semantics could not be established. */
 	if (cfg->posix_acl_create_fallback)
 		REFUSE("--posix-acl-create-fallback");
-	if (cfg->security_label != NEGOTIATE_NEVER)
-		REFUSE("--security-label=%s", negotiation_names[cfg->security_label]);
-	if (cfg->uid_map.n)
-		REFUSE("--uid-map");
-	if (cfg->gid_map.n)
-		REFUSE("--gid-map");
-	if (cfg->translate_uid.n)
-		REFUSE("--translate-uid");
-	if (cfg->translate_gid.n)
-		REFUSE("--translate-gid");
-	/* FUSE_DIRECT_IO_ALLOW_MMAP is FUSE 7.39 (Linux 6.6); this build's
-	 * <linux/fuse.h> and the 6.1 guests it serves are 7.38. */
-	if (cfg->allow_mmap)
-		REFUSE("--allow-mmap (needs FUSE protocol 7.39 for "
-		       "FUSE_DIRECT_IO_ALLOW_MMAP; this build speaks 7.%d)",
-		       FUSE_KERNEL_MINOR_VERSION);
 	if (cfg->tag)
 		REFUSE("--tag");
 	if (cfg->migration_mode)
 		REFUSE("%s (live migration)", cfg->migration_mode);
 	return NULL;
 #undef REFUSE
+}
+
+/* Overlapping ranges are only visible with every entry known. */
+static int check_translate(const char *what, const struct config_id_maps *m)
+{
+	struct idmap *map;
+	char why[256];
+
+	if (!m->n)
+		return 0;
+	if (idmap_new(&map, m->map, m->n, why, sizeof(why)) < 0) {
+		fprintf(stderr, "vfsd: error: %s: %s\n", what, why);
+		return -EINVAL;
+	}
+	idmap_free(map);
+	return 0;
 }
 
 static int config_check(const struct config *cfg)
@@ -777,6 +811,9 @@ static int config_check(const struct config *cfg)
 		fprintf(stderr, "vfsd: error: --socket-group needs --socket-path\n");
 		return -EINVAL;
 	}
+	if (check_translate("--translate-uid", &cfg->translate_uid) < 0 ||
+	    check_translate("--translate-gid", &cfg->translate_gid) < 0)
+		return -EINVAL;
 	if (cfg->posix_acl != NEGOTIATE_NEVER &&
 	    (cfg->translate_uid.n || cfg->translate_gid.n)) {
 		fprintf(stderr, "vfsd: error: --translate-uid/--translate-gid cannot "

@@ -75,7 +75,7 @@ struct config {
 	enum cache_mode cache;
 	enum log_level log_level;
 	unsigned int request_queues;   /* request queues offered (not hiprio) */
-	unsigned int thread_pool_size; /* accepted for compatibility */
+	unsigned int thread_pool_size; /* helper threads per request queue */
 	unsigned int idle_timeout;     /* seconds without a front-end; 0: never */
 	unsigned int shutdown_timeout; /* seconds for in-flight work on SIGTERM */
 	bool readonly;
@@ -102,6 +102,8 @@ struct config {
 	bool posix_acl_create_fallback;
 	bool announce_submounts;
 	bool killpriv_v2;
+	bool posix_lock;               /* --posix-lock, default off */
+	bool flock;                    /* --flock, default off */
 	bool preserve_noatime;
 	const char *xattrmap;          /* validated syntax, NULL: none */
 	struct config_id_maps uid_map, gid_map;             /* user namespace */

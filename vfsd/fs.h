@@ -41,11 +41,31 @@ struct uring_op;
 
 #define FS_ROOT_ID 1ULL
 
-/* The guest caller, from the FUSE in-header. */
+/* A security label for a node being created (FUSE_SECURITY_CTX): an
+ * extended attribute name (NUL-terminated, "security." prefixed, already
+ * through --xattrmap) and value, checked by the engine.  The filesystem
+ * sets it on the new node before replying; if it cannot, it removes the
+ * node again and fails the request. */
+struct fs_secctx {
+	const char *name;
+	const void *value;
+	size_t size;
+};
+
+/* The guest caller, from the FUSE in-header (ids already translated to
+ * host ids; (uid_t)-1 / (gid_t)-1: an id --translate-* forbids). */
 struct fs_ctx {
 	uid_t uid;
 	gid_t gid;
 	pid_t pid;
+	/* Only on mknod, mkdir, symlink, create, tmpfile; NULL: none. */
+	const struct fs_secctx *secctx;
+	/* FUSE_CREATE_SUPP_GROUP, on the same requests: the caller's
+	 * supplementary group that equals the parent directory's group (the
+	 * guest kernel sends it when only that group lets the caller create
+	 * there); act as a member of it too. */
+	bool has_supp_gid;
+	gid_t supp_gid;
 };
 
 struct fs_entry {
@@ -74,6 +94,11 @@ struct fs_entry {
  * O_TRUNC open would (HANDLE_KILLPRIV_V2).  Ignored with FS_SET_MODE. */
 #define FS_SET_KILL_SUIDGID (1u << 9)
 
+/* setxattr of system.posix_acl_access by a caller outside the file's group
+ * without CAP_FSETID (FUSE_SETXATTR_ACL_KILL_SGID): clear S_ISGID, as the
+ * guest's own filesystem would. */
+#define FS_XATTR_KILL_SGID (1 << 16)
+
 struct fs_setattr {
 	uint32_t valid;         /* FS_SET_* */
 	mode_t mode;
@@ -83,6 +108,16 @@ struct fs_setattr {
 	struct timespec atime, mtime, ctime;
 	bool has_fh;            /* fh below is an open handle to use */
 	uint64_t fh;
+};
+
+/* A byte range lock (POSIX record lock or, for flock, the whole file).
+ * type: F_RDLCK, F_WRLCK or F_UNLCK; start..end inclusive, both at most
+ * INT64_MAX (end INT64_MAX: to end of file), start <= end. */
+struct fs_lock {
+	int type;
+	uint64_t start;
+	uint64_t end;
+	pid_t pid;              /* getlk reply: the holder's pid (0: unknown) */
 };
 
 /* Negotiated at FUSE_INIT, passed to init(). */
@@ -207,11 +242,38 @@ struct fs_ops {
 			    const char *name, void *buf, size_t size);
 	ssize_t (*listxattr)(void *fs, const struct fs_ctx *ctx,
 			     uint64_t nodeid, void *buf, size_t size);
+	/* flags: XATTR_CREATE/XATTR_REPLACE, and FS_XATTR_KILL_SGID. */
 	int (*setxattr)(void *fs, const struct fs_ctx *ctx, uint64_t nodeid,
 			const char *name, const void *value, size_t size,
 			int flags);
 	int (*removexattr)(void *fs, const struct fs_ctx *ctx, uint64_t nodeid,
 			   const char *name);
+
+	/*
+	 * Locks (only called when the engine was told to offer them).  owner
+	 * is the guest's lock owner (one per guest process / open file table);
+	 * POSIX locks of different owners conflict, those of one owner merge,
+	 * like fcntl(2) locks of different processes.  fh names the guest's
+	 * open file the request came through.
+	 *
+	 * getlk: *lk in: the lock the guest would take; out: the first
+	 * conflicting lock, or type F_UNLCK when none.
+	 * setlk: take or release lk; -EAGAIN on a conflict without wait.
+	 * With wait it blocks until granted, but returns -EINTR as soon as the
+	 * calling thread gets a signal: the engine runs waits on threads of
+	 * its own and cancels them that way.
+	 * flock: flock(2) semantics on the open file fh (type F_RDLCK shared,
+	 * F_WRLCK exclusive, F_UNLCK unlock), wait as for setlk.
+	 * unlock_owner: drop every POSIX lock owner holds on nodeid (the
+	 * owner closed a file on it: FLUSH).
+	 */
+	int (*getlk)(void *fs, uint64_t nodeid, uint64_t fh, uint64_t owner,
+		     struct fs_lock *lk);
+	int (*setlk)(void *fs, uint64_t nodeid, uint64_t fh, uint64_t owner,
+		     const struct fs_lock *lk, bool wait);
+	int (*flock)(void *fs, uint64_t nodeid, uint64_t fh, int type,
+		     bool wait);
+	int (*unlock_owner)(void *fs, uint64_t nodeid, uint64_t owner);
 };
 
 #endif

@@ -40,6 +40,14 @@
 /* Room for the request header and WRITE's fixed arguments next to the
  * data: the kernel refuses a read() buffer smaller than max_write + those. */
 #define HEADER_ROOM 4096
+/*
+ * With --allow-direct-io the host file is O_DIRECT, which wants aligned
+ * memory: the buffers are placed so that WRITE data (after the in-header and
+ * fuse_write_in) and READ data (after the out-header) start on a page.
+ */
+#define DATA_ALIGN 4096
+#define WRITE_DATA_OFFSET 80	/* fuse_in_header 40 + fuse_write_in 40 */
+#define READ_DATA_OFFSET 16	/* fuse_out_header */
 
 struct fd_worker;
 
@@ -48,7 +56,10 @@ struct fd_slot {
 	struct fd_worker *w;
 	struct fd_slot *next_free;
 	struct iovec in_iov, out_iov;
+	void *in_mem, *out_mem;     /* allocations behind in_iov, out_iov */
 	struct iovec scratch[4];
+	struct fd_slot *xnext;      /* fd_worker.xdone, under xlock */
+	size_t xlen;
 };
 
 struct fusedev {
@@ -71,13 +82,42 @@ struct fd_worker {
 	struct uring_op fd_op, stop_op;
 	bool fd_armed, stop_armed, stopping;
 	int err;
+	/* Requests completed on another thread (a blocking lock wait in the
+	 * engine): finished here, where the slots live (as vq_transport.c). */
+	pthread_mutex_t xlock;
+	struct fd_slot *xdone;
+	int xfd;
+	struct uring_op xop;
+	uint64_t xbuf;
 };
+
+static __thread struct fd_worker *this_worker;
+
+static void defer_done(struct fd_worker *w, struct fd_slot *s, size_t len)
+{
+	uint64_t one = 1;
+
+	/* Under the lock: once the worker sees the slot it may exit and
+	 * close xfd. */
+	pthread_mutex_lock(&w->xlock);
+	s->xlen = len;
+	s->xnext = w->xdone;
+	w->xdone = s;
+	if (write(w->xfd, &one, sizeof(one)) != sizeof(one))
+		log_ratelimited(LOG_LEVEL_ERROR, "/dev/fuse: cannot wake a worker: %s",
+				strerror(errno));
+	pthread_mutex_unlock(&w->xlock);
+}
 
 static void slot_done(struct server_req *req, size_t len)
 {
 	struct fd_slot *s = (struct fd_slot *)req;
 	struct fd_worker *w = s->w;
 
+	if (this_worker != w) {
+		defer_done(w, s, len);
+		return;
+	}
 	if (len > 0) {
 		struct iovec v = { .iov_base = s->out_iov.iov_base, .iov_len = len };
 
@@ -110,6 +150,32 @@ static void stop_ready(struct uring_op *op, int res)
 	(void)res;
 	w->stop_armed = false;
 	w->stopping = true;
+	/* A request parked in the engine (a lock wait) is answered now. */
+	for (unsigned int i = 0; i < SLOTS_PER_WORKER; i++)
+		server_cancel(w->d->srv, &w->slots[i].req);
+}
+
+static void xdone_ready(struct uring_op *op, int res)
+{
+	struct fd_worker *w = (struct fd_worker *)((char *)op -
+				offsetof(struct fd_worker, xop));
+	struct fd_slot *s;
+	int r;
+
+	(void)res;
+	pthread_mutex_lock(&w->xlock);
+	s = w->xdone;
+	w->xdone = NULL;
+	pthread_mutex_unlock(&w->xlock);
+	while (s) {
+		struct fd_slot *next = s->xnext;
+
+		slot_done(&s->req, s->xlen);
+		s = next;
+	}
+	r = uring_read_eventfd(w->ring, &w->xop, w->xfd, &w->xbuf);
+	if (r < 0)
+		log_error_errno(r, "/dev/fuse worker: cannot wait for completions");
 }
 
 static void signal_gone(struct fusedev *d)
@@ -166,6 +232,10 @@ static void *worker_main(void *arg)
 	struct fd_worker *w = arg;
 	int r;
 
+	this_worker = w;
+	r = uring_read_eventfd(w->ring, &w->xop, w->xfd, &w->xbuf);
+	if (r < 0)
+		goto fail;
 	while (read_requests(w)) {
 		if (!w->stop_armed) {
 			r = uring_poll_in(w->ring, &w->stop_op, w->d->stop_fd);
@@ -194,6 +264,8 @@ fail:
 	w->err = r;
 	log_error_errno(r, "/dev/fuse worker");
 	signal_gone(w->d);
+	for (unsigned int i = 0; i < SLOTS_PER_WORKER; i++)
+		server_cancel(w->d->srv, &w->slots[i].req);
 	while (w->busy > 0)
 		if (uring_run(w->ring, true) < 0)
 			break;
@@ -208,6 +280,11 @@ static int worker_init(struct fd_worker *w, struct fusedev *d)
 	w->d = d;
 	w->fd_op.complete = fd_ready;
 	w->stop_op.complete = stop_ready;
+	w->xop.complete = xdone_ready;
+	pthread_mutex_init(&w->xlock, NULL);
+	w->xfd = eventfd(0, EFD_CLOEXEC);
+	if (w->xfd < 0)
+		return -errno;
 	r = uring_new(&w->ring, RING_ENTRIES);
 	if (r < 0)
 		return r;
@@ -215,11 +292,15 @@ static int worker_init(struct fd_worker *w, struct fusedev *d)
 		struct fd_slot *s = &w->slots[i];
 
 		s->w = w;
-		s->in_iov.iov_base = malloc(d->bufsize);
-		s->out_iov.iov_base = malloc(d->bufsize);
-		s->out_iov.iov_len = d->bufsize;
-		if (!s->in_iov.iov_base || !s->out_iov.iov_base)
+		s->in_mem = aligned_alloc(DATA_ALIGN, d->bufsize + DATA_ALIGN);
+		s->out_mem = aligned_alloc(DATA_ALIGN, d->bufsize + DATA_ALIGN);
+		if (!s->in_mem || !s->out_mem)
 			return -ENOMEM;
+		s->in_iov.iov_base = (char *)s->in_mem + DATA_ALIGN -
+				     WRITE_DATA_OFFSET;
+		s->out_iov.iov_base = (char *)s->out_mem + DATA_ALIGN -
+				      READ_DATA_OFFSET;
+		s->out_iov.iov_len = d->bufsize;
 		s->next_free = w->free_slots;
 		w->free_slots = s;
 	}
@@ -229,9 +310,12 @@ static int worker_init(struct fd_worker *w, struct fusedev *d)
 static void worker_fini(struct fd_worker *w)
 {
 	uring_free(w->ring);
+	if (w->xfd > 0)
+		close(w->xfd);
+	pthread_mutex_destroy(&w->xlock);
 	for (unsigned int i = 0; i < SLOTS_PER_WORKER; i++) {
-		free(w->slots[i].in_iov.iov_base);
-		free(w->slots[i].out_iov.iov_base);
+		free(w->slots[i].in_mem);
+		free(w->slots[i].out_mem);
 	}
 }
 

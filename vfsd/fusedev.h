@@ -13,6 +13,11 @@
 
 #include "server.h"
 
+/* For server_config.max_lock_waiters: a blocking lock request parked in
+ * the engine holds a request slot (2 default workers x 4 slots); half of
+ * them stay for everything else. */
+#define FUSEDEV_MAX_LOCK_WAITERS 4u
+
 struct fusedev_config {
 	const char *mountpoint;
 	unsigned int threads;      /* worker threads; 0: default (2) */

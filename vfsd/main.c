@@ -30,13 +30,41 @@
 #include "vfsd/sandbox.h"
 #include "vfsd/server.h"
 #include "vfsd/uring.h"
+#include "vfsd/idmap.h"
 #include "vfsd/xattrmap.h"
 #include "vfsd/vq_transport.h"
+#include "vhost-user/guard.h"
 #include "vhost-user/vu.h"
 
 #define MAX_WRITE (1u << 20)
 /* --xattrmap, parsed once; global so that it stays reachable until exit. */
 static struct xattrmap *xmap;
+/* --translate-uid/--translate-gid, likewise. */
+static struct idmap *uid_map, *gid_map;
+
+/* Checked by config_parse() already: only memory can fail here. */
+static int translate_maps_new(const struct config *cfg,
+			      struct server_config *sc)
+{
+	char why[256];
+	int r;
+
+	if (cfg->translate_uid.n) {
+		r = idmap_new(&uid_map, cfg->translate_uid.map,
+			      cfg->translate_uid.n, why, sizeof(why));
+		if (r < 0)
+			return log_error_errno(r, "--translate-uid: %s", why), r;
+		sc->uid_map = uid_map;
+	}
+	if (cfg->translate_gid.n) {
+		r = idmap_new(&gid_map, cfg->translate_gid.map,
+			      cfg->translate_gid.n, why, sizeof(why));
+		if (r < 0)
+			return log_error_errno(r, "--translate-gid: %s", why), r;
+		sc->gid_map = gid_map;
+	}
+	return 0;
+}
 /* Like virtiofsd's default --rlimit-nofile. */
 #define FD_LIMIT_WANTED 1048576
 
@@ -46,10 +74,14 @@ static void set_cache_policy(struct server_config *sc, enum cache_mode mode)
 	case CACHE_NEVER:
 		sc->entry_timeout = sc->attr_timeout = 0;
 		sc->direct_io = true;
+		/* Entries that expire at once are useless: virtiofsd turns
+		 * READDIRPLUS off with cache=never too. */
+		sc->readdirplus = false;
 		break;
 	case CACHE_METADATA:
 		sc->entry_timeout = sc->attr_timeout = 86400;
 		sc->direct_io = true;
+		sc->cache_dir = true;
 		break;
 	case CACHE_AUTO:
 		sc->entry_timeout = sc->attr_timeout = 1;
@@ -57,6 +89,7 @@ static void set_cache_policy(struct server_config *sc, enum cache_mode mode)
 	case CACHE_ALWAYS:
 		sc->entry_timeout = sc->attr_timeout = 86400;
 		sc->keep_cache = true;
+		sc->cache_dir = true;
 		break;
 	}
 }
@@ -255,6 +288,7 @@ static int serve(struct server *srv, const struct config *cfg, int listen_fd,
 			return log_error_errno(conn, "accepting a connection");
 		log_frontend_pid(conn);
 		log_info("hypervisor connected");
+		vq_transport_set_helpers(cfg->thread_pool_size);
 		r = vq_transport_serve(srv, conn, stop_fd, cfg->request_queues);
 		close(conn);
 		if (r == 1)
@@ -335,6 +369,21 @@ int main(int argc, char **argv)
 	raise_fd_limit(cfg.rlimit_nofile);
 	/* A SIGTERM during start-up stays pending until we can honour it. */
 	block_signals(&sigs);
+	/* A front-end that shrinks its guest memory file must not kill us
+	 * (vhost-user/guard.h): process-wide, before any thread. */
+	r = vu_guard_install();
+	if (r < 0) {
+		log_error_errno(r, "cannot install the SIGBUS handler");
+		return EXIT_RUNTIME;
+	}
+	/* --uid-map/--gid-map: before the shared directory is opened, so
+	 * that the passthrough layer sees the namespace's ids (sandbox.c,
+	 * stage 0).  Not for --mount, which has no sandbox. */
+	if (!cfg.mount) {
+		r = sandbox_userns_enter(&cfg);
+		if (r < 0)
+			return r == -EINVAL ? EXIT_USAGE : EXIT_SANDBOX;
+	}
 
 	struct pt_config ptcfg = {
 		.shared_dir = cfg.shared_dir,
@@ -344,9 +393,15 @@ int main(int argc, char **argv)
 				PT_FH_PREFER : PT_FH_NEVER,
 		.allow_direct_io = cfg.allow_direct_io,
 		.preserve_noatime = cfg.preserve_noatime,
-		/* --xattrmap implies --xattr, as in virtiofsd. */
-		.xattr = cfg.xattr || cfg.xattrmap,
+		/* --xattrmap, --posix-acl and --security-label imply --xattr,
+		 * as in virtiofsd. */
+		.xattr = cfg.xattr || cfg.xattrmap ||
+			 cfg.posix_acl != NEGOTIATE_NEVER ||
+			 cfg.security_label != NEGOTIATE_NEVER,
 	};
+	if (!cfg.xattr && !cfg.xattrmap && ptcfg.xattr)
+		log_info("--posix-acl/--security-label: extended attributes "
+			 "are served (as with --xattr)");
 	r = check_shared_dir(cfg.shared_dir);
 	if (r == 0)
 		r = pt_new(&fs, &ptcfg);
@@ -364,7 +419,18 @@ int main(int argc, char **argv)
 		.readonly = cfg.readonly,
 		.killpriv_v2 = cfg.killpriv_v2,
 		.announce_submounts = cfg.announce_submounts,
+		.posix_lock = cfg.posix_lock,
+		.flock = cfg.flock,
+		/* /dev/fuse has few request slots: parked lock waits must
+		 * leave some for other requests. */
+		.max_lock_waiters = cfg.mount ? FUSEDEV_MAX_LOCK_WAITERS : 0,
+		.allow_mmap = cfg.allow_mmap,
+		/* pt_creds_enter() takes the group (when run as root). */
+		.create_supp_group = true,
 		.on_init = vq_transport_on_init,
+		/* Same order of values: never, auto, always. */
+		.posix_acl = (enum server_negotiate)cfg.posix_acl,
+		.security_label = (enum server_negotiate)cfg.security_label,
 	};
 	/* Checked by config_parse(): only memory can fail here.  Lives as
 	 * long as the process (the engine points at it). */
@@ -378,6 +444,11 @@ int main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 		sc.xattrmap = xmap;
+	}
+	r = translate_maps_new(&cfg, &sc);
+	if (r < 0) {
+		pt_free(fs);
+		return EXIT_USAGE;
 	}
 	set_cache_policy(&sc, cfg.cache);
 	r = server_new(&srv, &sc);

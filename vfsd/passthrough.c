@@ -67,7 +67,12 @@ static int open_handle(void *arg, const struct file_handle *handle)
 	 * elsewhere. */
 	fd = open_by_handle_at(fs->mount_fd, (struct file_handle *)handle,
 			       O_PATH | O_CLOEXEC);
-	return fd < 0 ? pt_errno() : fd;
+	if (fd >= 0)
+		return fd;
+	/* ESTALE: the inode was deleted on the host.  A local file system
+	 * says ENOENT then (e.g. creating in a removed working directory);
+	 * ESTALE is an NFS-ism most programs do not expect. */
+	return errno == ESTALE ? -ENOENT : pt_errno();
 }
 
 /* Can handles be used on this share (filesystem support and
@@ -308,24 +313,52 @@ int pt_kill_suidgid(struct pt_fs *fs, int fd)
  * faccessat(AT_EACCESS) sees them too.  gid first: once the euid is not 0,
  * CAP_SETGID is gone until it is restored.
  */
+/* The caller's supplementary group for this request (CREATE_SUPP_GROUP),
+ * saving the thread's own.  When that cannot be done (more groups than we
+ * save, setgroups denied): go without it, the host then refuses what the
+ * group alone would have allowed. */
+static void creds_enter_group(const struct fs_ctx *ctx, struct pt_creds *saved)
+{
+	long n;
+
+	if (!ctx->has_supp_gid || ctx->supp_gid == (gid_t)-1)
+		return;
+	n = syscall(SYS_getgroups, PT_CREDS_GROUPS, saved->groups);
+	if (n < 0)
+		return;
+	/* Not permitted (a user namespace with setgroups denied): without
+	 * it, as before. */
+	if (syscall(SYS_setgroups, 1, &ctx->supp_gid) < 0)
+		return;
+	saved->ngroups = (int)n;
+	saved->groups_switched = true;
+}
+
 int pt_creds_enter(struct pt_fs *fs, const struct fs_ctx *ctx,
 		   struct pt_creds *saved)
 {
+	int r;
+
 	saved->uid_switched = saved->gid_switched = false;
+	saved->groups_switched = false;
 	if (!fs->is_root)
 		return 0;
 	/* -1 means "leave unchanged" to setres*id: the file would be root's. */
+	/* Also what the engine makes of a guest id --translate-* forbids. */
 	if (ctx->uid == (uid_t)-1 || ctx->gid == (gid_t)-1)
-		return -EINVAL;
+		return -EPERM;
+	creds_enter_group(ctx, saved);
 	if (ctx->gid != fs->egid) {
-		if (syscall(SYS_setresgid, -1, ctx->gid, -1) < 0)
-			return pt_errno();
+		if (syscall(SYS_setresgid, -1, ctx->gid, -1) < 0) {
+			r = pt_errno();
+			pt_creds_leave(fs, saved);
+			return r;
+		}
 		saved->gid_switched = true;
 	}
 	if (ctx->uid != fs->euid) {
 		if (syscall(SYS_setresuid, -1, ctx->uid, -1) < 0) {
-			int r = pt_errno();
-
+			r = pt_errno();
 			pt_creds_leave(fs, saved);
 			return r;
 		}
@@ -345,6 +378,11 @@ void pt_creds_leave(struct pt_fs *fs, const struct pt_creds *saved)
 	if (saved->gid_switched &&
 	    syscall(SYS_setresgid, -1, fs->egid, -1) < 0) {
 		log_error("cannot restore egid %u: %m", (unsigned)fs->egid);
+		abort();
+	}
+	if (saved->groups_switched &&
+	    syscall(SYS_setgroups, saved->ngroups, saved->groups) < 0) {
+		log_error("cannot restore the supplementary groups: %m");
 		abort();
 	}
 }
@@ -421,6 +459,8 @@ int pt_new(struct pt_fs **out, const struct pt_config *cfg)
 	if (r == 0)
 		r = handle_table_new(&fs->handles, max_handles);
 	if (r == 0)
+		r = pt_locks_new(&fs->locks);
+	if (r == 0)
 		r = inode_table_set_root(fs->inodes, root_fd, &key, st.st_mode);
 	if (r < 0) {
 		close(root_fd);
@@ -449,6 +489,7 @@ void pt_free(struct pt_fs *fs)
 {
 	if (!fs)
 		return;
+	pt_locks_free(fs->locks);
 	handle_table_free(fs->handles);
 	inode_table_free(fs->inodes);
 	if (fs->proc_self_fd >= 0)
@@ -480,6 +521,7 @@ static int pt_init(void *fsp, const struct fs_init_info *info)
 			 __ATOMIC_RELAXED);
 	__atomic_store_n(&fs->killpriv_v2, info->killpriv_v2,
 			 __ATOMIC_RELAXED);
+	__atomic_store_n(&fs->posix_acl, info->posix_acl, __ATOMIC_RELAXED);
 	return 0;
 }
 
@@ -487,6 +529,7 @@ static void pt_destroy(void *fsp)
 {
 	struct pt_fs *fs = fsp;
 
+	pt_locks_clear(fs);
 	handle_table_clear(fs->handles);
 	inode_table_clear(fs->inodes);
 }
@@ -511,6 +554,7 @@ static void pt_forget(void *fsp, uint64_t nodeid, uint64_t nlookup)
 	struct pt_fs *fs = fsp;
 
 	inode_forget(fs->inodes, nodeid, nlookup);
+	pt_locks_forget_node(fs, nodeid);
 }
 
 static int pt_getattr(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid,
@@ -792,4 +836,8 @@ const struct fs_ops pt_ops = {
 	.listxattr = pt_listxattr,
 	.setxattr = pt_setxattr,
 	.removexattr = pt_removexattr,
+	.getlk = pt_getlk,
+	.setlk = pt_setlk,
+	.flock = pt_flock,
+	.unlock_owner = pt_unlock_owner,
 };

@@ -39,10 +39,34 @@ static int get_dir(struct pt_fs *fs, uint64_t parent, const char *name,
 /* Run a creating syscall as the caller, then look its result up. */
 typedef int (*make_fn)(int dirfd, const char *name, const void *arg);
 
+/* The guest's security label on what make_node just created; the node
+ * goes again if it cannot have it. */
+static int label_new_node(struct pt_fs *fs, struct inode *dir,
+			  const char *name, const struct fs_secctx *sc)
+{
+	int fd, r;
+	struct stat st;
+
+	fd = openat(dir->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return pt_errno();
+	r = pt_label_opath(fs, fd, sc);
+	if (r < 0) {
+		bool isdir = fstat(fd, &st) == 0 && S_ISDIR(st.st_mode);
+
+		unlinkat(dir->fd, name, isdir ? AT_REMOVEDIR : 0);
+	}
+	close(fd);
+	return r;
+}
+
+/* mode: where the mode sits in arg (NULL: symlink), for the umask. */
 static int make_node(struct pt_fs *fs, const struct fs_ctx *ctx,
 		     uint64_t parent, const char *name, make_fn make,
-		     const void *arg, struct fs_entry *out)
+		     const void *arg, mode_t *mode, mode_t umask,
+		     struct fs_entry *out)
 {
+	struct pt_umask um = { 0 };
 	struct pt_creds creds;
 	struct inode *dir;
 	int r;
@@ -52,9 +76,16 @@ static int make_node(struct pt_fs *fs, const struct fs_ctx *ctx,
 		return r;
 	r = pt_creds_enter(fs, ctx, &creds);
 	if (r == 0) {
-		r = make(dir->fd, name, arg);
+		if (mode)
+			r = pt_umask_enter(fs, mode, umask, &um);
+		if (r == 0) {
+			r = make(dir->fd, name, arg);
+			pt_umask_leave(&um);
+		}
 		pt_creds_leave(fs, &creds);
 	}
+	if (r == 0 && ctx->secctx)
+		r = label_new_node(fs, dir, name, ctx->secctx);
 	if (r == 0)
 		r = pt_do_lookup(fs, dir, name, out);
 	pt_put_node(fs, dir);
@@ -85,30 +116,25 @@ static int do_symlink(int dirfd, const char *name, const void *target)
 	return symlinkat(target, dirfd, name) < 0 ? pt_errno() : 0;
 }
 
-/* The guest's umask applies to permission bits only. */
-static mode_t apply_umask(mode_t mode, mode_t umask)
-{
-	return (mode & S_IFMT) | (mode & 07777 & ~(umask & 0777));
-}
-
 int pt_mknod(void *fsp, const struct fs_ctx *ctx, uint64_t parent,
 	     const char *name, mode_t mode, dev_t rdev, mode_t umask,
 	     struct fs_entry *out)
 {
-	struct mknod_arg a = { apply_umask(mode, umask), rdev };
+	struct mknod_arg a = { mode, rdev };
 
 	/* Directories and symlinks have their own operations. */
 	if (S_ISDIR(mode) || S_ISLNK(mode))
 		return -EINVAL;
-	return make_node(fsp, ctx, parent, name, do_mknod, &a, out);
+	return make_node(fsp, ctx, parent, name, do_mknod, &a, &a.mode, umask,
+			 out);
 }
 
 int pt_mkdir(void *fsp, const struct fs_ctx *ctx, uint64_t parent,
 	     const char *name, mode_t mode, mode_t umask, struct fs_entry *out)
 {
-	mode_t m = apply_umask(mode & 07777, umask);
+	mode_t m = mode & 07777;
 
-	return make_node(fsp, ctx, parent, name, do_mkdir, &m, out);
+	return make_node(fsp, ctx, parent, name, do_mkdir, &m, &m, umask, out);
 }
 
 int pt_symlink(void *fsp, const struct fs_ctx *ctx, uint64_t parent,
@@ -117,7 +143,8 @@ int pt_symlink(void *fsp, const struct fs_ctx *ctx, uint64_t parent,
 	/* The target is data, never resolved here: any bytes will do. */
 	if (!target || !target[0])
 		return -ENOENT;
-	return make_node(fsp, ctx, parent, name, do_symlink, target, out);
+	return make_node(fsp, ctx, parent, name, do_symlink, target, NULL, 0,
+			 out);
 }
 
 int pt_link(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid,

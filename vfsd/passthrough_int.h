@@ -16,9 +16,12 @@
 #include "inode.h"
 #include "passthrough.h"
 
+struct pt_locks;
+
 struct pt_fs {
 	struct inode_table *inodes;
 	struct handle_table *handles;
+	struct pt_locks *locks;    /* passthrough_lock.c */
 	int proc_self_fd;       /* /proc/self/fd, O_PATH|O_DIRECTORY */
 	/* File handles (PT_FH_PREFER/MANDATORY in use, else NEVER): handles
 	 * are opened against mount_fd (the root opened for reading: an
@@ -36,12 +39,20 @@ struct pt_fs {
 	/* Set by init(), read by every op. */
 	bool writeback;
 	bool killpriv_v2;
+	bool posix_acl;         /* FUSE_POSIX_ACL (and DONT_MASK) agreed */
 };
 
 /* Saved state of a per-thread credential switch. */
+#define PT_CREDS_GROUPS 32
+
 struct pt_creds {
 	bool uid_switched;
 	bool gid_switched;
+	/* The thread's own supplementary groups while the caller's one is
+	 * set (FUSE_CREATE_SUPP_GROUP). */
+	bool groups_switched;
+	int ngroups;
+	gid_t groups[PT_CREDS_GROUPS];
 };
 
 /* Switch the calling thread's effective uid/gid to the caller's (only when
@@ -85,6 +96,22 @@ int pt_entry_from_fd(struct pt_fs *fs, int fd, struct fs_entry *out);
 /* Clear S_ISUID, and S_ISGID when group-executable, as a write or
  * truncate by an unprivileged user would.  fd: any fd on the file. */
 int pt_kill_suidgid(struct pt_fs *fs, int fd);
+
+/* passthrough_acl.c: the guest's umask for one creating syscall: either
+ * applied to *mode here, or (ACLs agreed) made the calling thread's umask
+ * until pt_umask_leave(), so the host kernel applies it only where the
+ * parent has no default ACL.  0 or -errno (nothing to undo). */
+struct pt_umask {
+	bool set;
+	mode_t old;
+};
+int pt_umask_enter(struct pt_fs *fs, mode_t *mode, mode_t umask,
+		   struct pt_umask *saved);
+void pt_umask_leave(const struct pt_umask *saved);
+/* A security label (FUSE_SECURITY_CTX) on a new node: by an fd open on it,
+ * or (passthrough_xattr.c) by its O_PATH fd.  0 or -errno. */
+int pt_label_fd(int fd, const struct fs_secctx *sc);
+int pt_label_opath(struct pt_fs *fs, int opath, const struct fs_secctx *sc);
 
 /* The failed syscall's error as -errno (never 0, whatever errno holds). */
 static inline int pt_errno(void)
@@ -143,6 +170,22 @@ int pt_lseek(void *fs, uint64_t nodeid, uint64_t fh, off_t offset,
 ssize_t pt_copy_file_range(void *fs, uint64_t nodein, uint64_t fhin,
 			   off_t offin, uint64_t nodeout, uint64_t fhout,
 			   off_t offout, size_t len, unsigned int flags);
+
+/* passthrough_lock.c */
+int pt_locks_new(struct pt_locks **out);
+void pt_locks_free(struct pt_locks *l);
+/* After a forget: drop the node's locks if the guest let go of it. */
+void pt_locks_forget_node(struct pt_fs *fs, uint64_t nodeid);
+/* After RELEASE of fh: drop the locks of owners that last locked through
+ * it (the guest's OFD locks die with their open file). */
+void pt_locks_release_fh(struct pt_fs *fs, uint64_t nodeid, uint64_t fh);
+void pt_locks_clear(struct pt_fs *fs);
+int pt_getlk(void *fs, uint64_t nodeid, uint64_t fh, uint64_t owner,
+	     struct fs_lock *lk);
+int pt_setlk(void *fs, uint64_t nodeid, uint64_t fh, uint64_t owner,
+	     const struct fs_lock *lk, bool wait);
+int pt_flock(void *fs, uint64_t nodeid, uint64_t fh, int type, bool wait);
+int pt_unlock_owner(void *fs, uint64_t nodeid, uint64_t owner);
 
 /* passthrough_xattr.c */
 ssize_t pt_getxattr(void *fs, const struct fs_ctx *ctx, uint64_t nodeid,

@@ -116,6 +116,7 @@ int pt_create(void *fsp, const struct fs_ctx *ctx, uint64_t parent,
 	      const char *name, mode_t mode, int flags, mode_t umask,
 	      struct fs_entry *out, uint64_t *fh, uint32_t *open_flags)
 {
+	struct pt_umask um = { 0 };
 	struct pt_fs *fs = fsp;
 	struct pt_creds creds;
 	struct inode *dir;
@@ -128,17 +129,30 @@ int pt_create(void *fsp, const struct fs_ctx *ctx, uint64_t parent,
 	if (r < 0)
 		return r;
 	oflags = sanitize_open_flags(fs, flags);
-	mode = mode & 07777 & ~(umask & 0777);
+	mode &= 07777;
 
 	/* O_EXCL|O_NOFOLLOW: only ever a new regular file, never through a
 	 * symlink planted at name. */
 	r = pt_creds_enter(fs, ctx, &creds);
 	if (r < 0)
 		goto out;
-	fd = openat(dir->fd, name, oflags | O_CREAT | O_EXCL | O_NOFOLLOW,
-		    mode);
-	fd = fd < 0 ? pt_errno() : fd;
+	fd = pt_umask_enter(fs, &mode, umask, &um);
+	if (fd == 0) {
+		fd = openat(dir->fd, name,
+			    oflags | O_CREAT | O_EXCL | O_NOFOLLOW, mode);
+		fd = fd < 0 ? pt_errno() : fd;
+		pt_umask_leave(&um);
+	}
 	pt_creds_leave(fs, &creds);
+	/* Labelled before anyone can see it through us. */
+	if (fd >= 0 && ctx->secctx) {
+		r = pt_label_fd(fd, ctx->secctx);
+		if (r < 0) {
+			unlinkat(dir->fd, name, 0);
+			close(fd);
+			fd = r;
+		}
+	}
 
 	if (fd == -EEXIST && !(flags & O_EXCL)) {
 		fd = open_existing(fs, dir, name, oflags, out);
@@ -155,6 +169,7 @@ int pt_tmpfile(void *fsp, const struct fs_ctx *ctx, uint64_t parent,
 	       mode_t mode, int flags, mode_t umask, struct fs_entry *out,
 	       uint64_t *fh, uint32_t *open_flags)
 {
+	struct pt_umask um = { 0 };
 	struct pt_fs *fs = fsp;
 	struct pt_creds creds;
 	struct inode *dir;
@@ -167,13 +182,24 @@ int pt_tmpfile(void *fsp, const struct fs_ctx *ctx, uint64_t parent,
 	 * makes the file unlinkable, which LINK must then refuse. */
 	oflags = (sanitize_open_flags(fs, flags) & ~O_DIRECTORY) |
 		 (flags & O_EXCL) | O_TMPFILE;
-	mode = mode & 07777 & ~(umask & 0777);
+	mode &= 07777;
 	r = pt_creds_enter(fs, ctx, &creds);
 	if (r < 0)
 		goto out;
-	fd = openat(dir->fd, ".", oflags, mode);
-	fd = fd < 0 ? pt_errno() : fd;
+	fd = pt_umask_enter(fs, &mode, umask, &um);
+	if (fd == 0) {
+		fd = openat(dir->fd, ".", oflags, mode);
+		fd = fd < 0 ? pt_errno() : fd;
+		pt_umask_leave(&um);
+	}
 	pt_creds_leave(fs, &creds);
+	if (fd >= 0 && ctx->secctx) {
+		r = pt_label_fd(fd, ctx->secctx);
+		if (r < 0) {
+			close(fd);
+			fd = r;
+		}
+	}
 	r = fd < 0 ? fd : publish_new_file(fs, fd, out, fh, open_flags);
 out:
 	pt_put_node(fs, dir);
@@ -184,6 +210,7 @@ int pt_release(void *fsp, uint64_t nodeid, uint64_t fh)
 {
 	struct pt_fs *fs = fsp;
 
+	pt_locks_release_fh(fs, nodeid, fh);
 	return handle_remove(fs->handles, fh, nodeid);
 }
 

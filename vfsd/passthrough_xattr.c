@@ -22,6 +22,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -143,6 +144,44 @@ ssize_t pt_listxattr(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid,
 	return r;
 }
 
+/*
+ * FS_XATTR_KILL_SGID: the guest's caller may not keep setgid when it sets
+ * an access ACL (not in the group, no CAP_FSETID); we are root with
+ * CAP_FSETID, so the host kernel would keep it: clear it first, as
+ * virtiofsd does.
+ */
+static int acl_kill_sgid(struct pt_fs *fs, struct inode *node)
+{
+	char name[PT_FD_NAME_MAX];
+	struct stat st;
+
+	if (fstat(node->fd, &st) < 0)
+		return pt_errno();
+	if (!(st.st_mode & S_ISGID))
+		return 0;
+	pt_fd_name(node->fd, name);
+	if (fchmodat(fs->proc_self_fd, name, st.st_mode & 07777 & ~S_ISGID,
+		     0) < 0)
+		return pt_errno();
+	return 0;
+}
+
+int pt_label_opath(struct pt_fs *fs, int opath, const struct fs_secctx *sc)
+{
+	char name[PT_FD_NAME_MAX];
+	int r;
+
+	pt_fd_name(opath, name);
+	r = cwd_enter(fs);
+	if (r < 0)
+		return r;
+	/* The magic link resolves to the node itself, a symlink included. */
+	r = setxattr(name, sc->name, sc->value, sc->size, 0) < 0 ?
+	    pt_errno() : 0;
+	cwd_leave();
+	return r;
+}
+
 int pt_setxattr(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid,
 		const char *name, const void *value, size_t size, int flags)
 {
@@ -150,11 +189,19 @@ int pt_setxattr(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid,
 	struct inode *node;
 	int r;
 
-	if (flags & ~(XATTR_CREATE | XATTR_REPLACE))
+	if (flags & ~(XATTR_CREATE | XATTR_REPLACE | FS_XATTR_KILL_SGID))
 		return -EINVAL;
 	r = target_open(fsp, nodeid, &node, &t);
 	if (r < 0)
 		return r;
+	if (flags & FS_XATTR_KILL_SGID) {
+		flags &= ~FS_XATTR_KILL_SGID;
+		r = acl_kill_sgid(fsp, node);
+		if (r < 0) {
+			target_close(fsp, node, &t);
+			return r;
+		}
+	}
 	if (t.fd >= 0) {
 		r = fsetxattr(t.fd, name, value, size, flags) < 0 ? pt_errno() : 0;
 	} else if ((r = cwd_enter(fsp)) == 0) {

@@ -3,6 +3,20 @@
  * The sandbox, in stages.  Each stage says what it must do and what it must
  * not do; they run in this order, once, on the only thread of the process.
  *
+ * 0. User namespace (--uid-map/--gid-map; sandbox_userns_enter(), called
+ *    by main() before the shared directory is opened, so that the
+ *    passthrough layer sees the namespace's ids).  Must fork the helper
+ *    that writes the maps *before* unshare(CLONE_NEWUSER): the maps of a
+ *    namespace are written from its parent namespace, and newuidmap's
+ *    setuid bit means nothing inside the new one.  The helper writes
+ *    /proc/PID/{uid,gid}_map itself (root may write any map; anyone may map
+ *    their own id, once setgroups is denied for gids) and falls back to
+ *    newuidmap/newgidmap (package uidmap, /etc/subuid) when the kernel
+ *    refuses.  vfsd itself stays the process that serves and notifies (no
+ *    fork of its own).  Must not switch ids: vfsd is root of the namespace
+ *    exactly when its own host id is mapped to 0, and then switches to the
+ *    guest's ids per request like a root daemon (only mapped ids succeed).
+ *
  * 1. Notification socket (main() calls notify_init() before this):
  *    connected to NOTIFY_SOCKET while its path is reachable -- it
  *    disappears with the new root, and an abstract name with the new
@@ -21,7 +35,8 @@
  *
  * 3. Root (namespace mode).  Must make every mount private first (so that
  *    detaching the old root never propagates back to the host), then
- *    pivot_root into an empty read-only tmpfs that holds only /proc (and
+ *    pivot_root into an empty read-only tmpfs that holds only /proc
+ *    (hidepid=invisible,subset=pid: our own process only) (and
  *    /dev/log with --syslog).  The shared directory is not in it: the
  *    passthrough layer reaches it only through the O_PATH fds it opened
  *    before this stage, so no path the guest can influence is ever
@@ -58,12 +73,19 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "seccomp/seccomp.h"
 
 #define ROOT_FS_OPTS "mode=0755,size=64k,nr_inodes=16"
+#define NEWUIDMAP "/usr/bin/newuidmap"
+#define NEWGIDMAP "/usr/bin/newgidmap"
+
+/* Stage 0 put us in a user namespace: we hold capabilities there whatever
+ * our uid, and they are dropped like root's. */
+static bool in_userns;
 
 static const char *const cap_names[] = {
 	[CAP_CHOWN] = "chown", [CAP_DAC_OVERRIDE] = "dac_override",
@@ -142,6 +164,180 @@ bad:
 	return -EINVAL;
 }
 
+/* ---- stage 0: user namespace ---- */
+
+struct id_map_spec {
+	const char *kind;           /* "uid" or "gid" */
+	const char *option;         /* "--uid-map" */
+	const char *tool;           /* newuidmap */
+	unsigned long n;
+	unsigned long v[CONFIG_MAX_ID_MAPS][3];   /* ns, host, count */
+};
+
+/* ":NS:HOST:COUNT:" items (syntax checked by config_parse); no item: our
+ * own id becomes the namespace's 0. */
+static int spec_from_config(struct id_map_spec *spec,
+			    const struct config_id_maps *m, unsigned long own)
+{
+	spec->n = 0;
+	if (!m->n) {
+		spec->v[0][0] = 0;
+		spec->v[0][1] = own;
+		spec->v[0][2] = 1;
+		spec->n = 1;
+		return 0;
+	}
+	for (unsigned int i = 0; i < m->n; i++) {
+		unsigned long *v = spec->v[spec->n++];
+
+		if (sscanf(m->map[i], ":%lu:%lu:%lu", &v[0], &v[1], &v[2]) != 3 ||
+		    v[0] > UINT32_MAX || v[1] > UINT32_MAX || v[2] == 0 ||
+		    v[2] > UINT32_MAX) {
+			log_error("%s '%s': ids and count must be 32-bit numbers, count at least 1",
+				  spec->option, m->map[i]);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int write_proc(pid_t pid, const char *file, const char *text)
+{
+	char path[64];
+	ssize_t n;
+	int fd, r = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	/* One write: the kernel takes a map only whole. */
+	n = write(fd, text, strlen(text));
+	if (n < 0)
+		r = -errno;
+	else if ((size_t)n != strlen(text))
+		r = -EIO;
+	close(fd);
+	return r;
+}
+
+/* newuidmap PID NS HOST COUNT...: checks /etc/subuid, then writes. */
+static int run_tool(const struct id_map_spec *spec, pid_t pid)
+{
+	char num[1 + 3 * CONFIG_MAX_ID_MAPS][24];
+	char *argv[2 + 3 * CONFIG_MAX_ID_MAPS + 1];
+	unsigned int a = 0, k = 0;
+	pid_t child;
+	int status;
+
+	argv[a++] = (char *)spec->tool;
+	snprintf(num[k], sizeof(num[k]), "%d", (int)pid);
+	argv[a++] = num[k++];
+	for (unsigned long i = 0; i < spec->n; i++) {
+		for (int j = 0; j < 3; j++) {
+			snprintf(num[k], sizeof(num[k]), "%lu", spec->v[i][j]);
+			argv[a++] = num[k++];
+		}
+	}
+	argv[a] = NULL;
+	child = fork();
+	if (child < 0)
+		return -errno;
+	if (child == 0) {
+		execv(spec->tool, argv);
+		_exit(127);
+	}
+	while (waitpid(child, &status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EPERM;
+}
+
+static int write_map(const struct id_map_spec *spec, pid_t pid)
+{
+	char text[CONFIG_MAX_ID_MAPS * 36] = "", file[16];
+	bool tool = geteuid() != 0 && access(spec->tool, X_OK) == 0;
+	size_t at = 0;
+	int r;
+
+	for (unsigned long i = 0; i < spec->n; i++)
+		at += (size_t)snprintf(text + at, sizeof(text) - at, "%lu %lu %lu\n",
+				       spec->v[i][0], spec->v[i][1], spec->v[i][2]);
+	/* Without CAP_SETGID in our namespace the kernel takes a gid map
+	 * only once setgroups(2) is denied (user_namespaces(7)); newgidmap
+	 * needs it allowed. */
+	if (!tool && geteuid() != 0 && strcmp(spec->kind, "gid") == 0)
+		(void)write_proc(pid, "setgroups", "deny");
+	snprintf(file, sizeof(file), "%s_map", spec->kind);
+	r = write_proc(pid, file, text);
+	if (r == -EPERM && tool)
+		r = run_tool(spec, pid);
+	if (r < 0)
+		log_error_errno(r, "sandbox: cannot set the user namespace's %s map (%s)%s",
+				spec->kind, spec->option,
+				r == -EPERM && geteuid() != 0 && !tool ?
+				" -- as an unprivileged user only your own id can be mapped (count 1) without newuidmap/newgidmap (package uidmap)" :
+				r == -EPERM && tool ? " -- refused by /etc/subuid or /etc/subgid" : "");
+	return r;
+}
+
+/* The helper, in the parent namespace: waits until vfsd unshared, writes
+ * both maps, exits 0 or 1 (after one line). */
+static void __attribute__((noreturn))
+map_helper(pid_t pid, int wait_fd, const struct id_map_spec *uids,
+	   const struct id_map_spec *gids)
+{
+	char c;
+
+	if (read(wait_fd, &c, 1) != 1)
+		_exit(0);	/* vfsd could not unshare; it says why */
+	if (write_map(gids, pid) < 0 || write_map(uids, pid) < 0)
+		_exit(1);
+	_exit(0);
+}
+
+int sandbox_userns_enter(const struct config *cfg)
+{
+	struct id_map_spec uids = { .kind = "uid", .option = "--uid-map", .tool = NEWUIDMAP };
+	struct id_map_spec gids = { .kind = "gid", .option = "--gid-map", .tool = NEWGIDMAP };
+	pid_t self = getpid(), helper;
+	int pfd[2], status = -1, r;
+
+	if (!cfg->uid_map.n && !cfg->gid_map.n)
+		return 0;
+	if (spec_from_config(&uids, &cfg->uid_map, geteuid()) < 0 ||
+	    spec_from_config(&gids, &cfg->gid_map, getegid()) < 0)
+		return -EINVAL;
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return log_error_errno(-errno, "sandbox: pipe for the user namespace helper");
+	helper = fork();
+	if (helper < 0) {
+		r = -errno;
+		close(pfd[0]);
+		close(pfd[1]);
+		return log_error_errno(r, "sandbox: fork the user namespace helper");
+	}
+	if (helper == 0) {
+		close(pfd[1]);
+		map_helper(self, pfd[0], &uids, &gids);
+	}
+	close(pfd[0]);
+	r = unshare(CLONE_NEWUSER) < 0 ? -errno : 0;
+	if (r == 0 && write(pfd[1], "x", 1) != 1)
+		r = -errno;
+	close(pfd[1]);
+	while (waitpid(helper, &status, 0) < 0 && errno == EINTR)
+		;
+	if (r < 0)
+		return log_error_errno(r, "sandbox: cannot create a user namespace for --uid-map/--gid-map");
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return -EPERM;	/* the helper said why */
+	in_userns = true;
+	if (geteuid() != 0)
+		log_warn("sandbox: --uid-map does not map vfsd's own uid to 0: it cannot switch to the guest's ids, files are created as its own");
+	return 0;
+}
+
 /* ---- stage 2 and 3: namespaces and the new root ---- */
 
 static int mount_or_log(const char *src, const char *target, const char *type,
@@ -190,8 +386,14 @@ static int new_root(const char *at, bool with_syslog)
 	if (mkdir(proc, 0555) < 0)
 		return log_error_errno(-errno, "sandbox: mkdir '%s'", proc);
 	/* A fresh procfs of our pid namespace; a bind of the old one where
-	 * the kernel refuses that (some containers). */
-	if (mount("proc", proc, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
+	 * the kernel refuses that (some containers).  Without a pid namespace
+	 * of our own it would list the host's processes: hidepid=invisible
+	 * hides every process we may not ptrace (all but ourselves: no
+	 * CAP_SYS_PTRACE), subset=pid everything but the process directories
+	 * (Linux 5.8+; plain procfs before). */
+	if (mount("proc", proc, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		  "hidepid=invisible,subset=pid") < 0 &&
+	    mount("proc", proc, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
 		r = mount_or_log("/proc", proc, NULL, MS_BIND | MS_REC, NULL);
 		if (r < 0)
 			return r;
@@ -283,6 +485,9 @@ static const char *mode_name(enum sandbox_mode m, bool netns)
 {
 	switch (m) {
 	case SANDBOX_NAMESPACE:
+		if (in_userns)
+			return netns ? "namespace (user, mount, network)" :
+				       "namespace (user, mount)";
 		return netns ? "namespace (mount, network)" : "namespace (mount)";
 	case SANDBOX_CHROOT:
 		return "chroot";
@@ -298,7 +503,7 @@ static int enter_mode(const struct config *cfg, bool *netns)
 	enum sandbox_mode mode = cfg->sandbox;
 	int r;
 
-	if (mode == SANDBOX_AUTO && geteuid() != 0) {
+	if (mode == SANDBOX_AUTO && geteuid() != 0 && !in_userns) {
 		log_warn("not running as root: no sandbox (namespaces need CAP_SYS_ADMIN); give --sandbox=none to silence this");
 		return SANDBOX_NONE;
 	}
@@ -343,11 +548,14 @@ int sandbox_enter(const struct config *cfg)
 	mode = enter_mode(cfg, &netns);
 	if (mode < 0)
 		return mode;
-	if (geteuid() == 0) {
+	if (geteuid() == 0 || in_userns) {
 		r = drop_caps(keep);
 		if (r < 0)
 			return r;
 		caps_text(keep, caps, sizeof(caps));
+		/* They count only for what the namespace owns. */
+		if (in_userns && strlen(caps) + 24 < sizeof(caps))
+			strcat(caps, " (in the user namespace)");
 	} else {
 		snprintf(caps, sizeof(caps), "none (not root)");
 	}

@@ -13,6 +13,14 @@
 #include "config.h"
 
 /*
+ * --uid-map/--gid-map: move into a new user namespace with those maps (an
+ * id kind without a map maps our own id to 0).  A no-op without maps.
+ * Before the shared directory is opened and before any thread; logs one
+ * line and returns -errno on failure (-EINVAL: a bad map, a usage error).
+ */
+int sandbox_userns_enter(const struct config *cfg);
+
+/*
  * Enter the sandbox cfg asks for (--sandbox, --modcaps, --seccomp).  Logs
  * one line saying what is in place, or one line naming what failed; then
  * returns -errno and the caller exits with EXIT_SANDBOX.  Must be called

@@ -23,7 +23,12 @@
  *     entry_timeout when that is non-zero, else -ENOENT.
  *   - A READDIR(PLUS) buffer too small for the first entry is -EINVAL:
  *     an empty reply would mean end of directory.
- *   - Request extensions (total_extlen) are skipped: none is negotiated.
+ *   - Request extensions (total_extlen) are skipped, except on the creating
+ *     opcodes, which take a security context there (FUSE_SECURITY_CTX)
+ *     and the caller's group (FUSE_CREATE_SUPP_GROUP, the last record),
+ *     and refuse extension bytes that were not agreed.
+ *   - --translate-uid/gid: a guest id the map forbids becomes (uid_t)-1
+ *     for the filesystem, which refuses to act as it (EPERM).
  *   - With HANDLE_KILLPRIV_V2, OPEN/CREATE with O_TRUNC and
  *     FUSE_OPEN_KILL_SUIDGID become open + SETATTR(FS_SET_KILL_SUIDGID
  *     alone) on the new handle: fs.h's open stays as it is.
@@ -33,6 +38,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "idmap.h"
 #include "log.h"
 #include "server_internal.h"
 
@@ -108,7 +114,12 @@ static const struct srv_op op_table[] = {
 	OP(FUSE_CREATE, srv_do_create, sizeof(struct fuse_create_in),
 	   sizeof(struct fuse_entry_out) + sizeof(struct fuse_open_out),
 	   OP_MODIFY),
-	OP(FUSE_INTERRUPT, do_interrupt, 0, 0, OP_NOREPLY),
+	OP(FUSE_INTERRUPT, do_interrupt, sizeof(struct fuse_interrupt_in), 0,
+	   OP_NOREPLY),
+	OP(FUSE_GETLK, srv_do_getlk, sizeof(struct fuse_lk_in),
+	   sizeof(struct fuse_lk_out), 0),
+	OP(FUSE_SETLK, srv_do_setlk, sizeof(struct fuse_lk_in), 0, 0),
+	OP(FUSE_SETLKW, srv_do_setlkw, sizeof(struct fuse_lk_in), 0, 0),
 	OP(FUSE_DESTROY, do_destroy, 0, 0, 0),
 	OP(FUSE_BATCH_FORGET, srv_do_batch_forget,
 	   sizeof(struct fuse_batch_forget_in), 0, OP_NOREPLY | OP_RAW),
@@ -177,6 +188,21 @@ int srv_reply(struct server_req *req, const void *a, size_t alen,
 
 /* ---- INIT / DESTROY --------------------------------------------------- */
 
+/* FUSE 7.39 (Linux 6.6): mmap of files opened with FOPEN_DIRECT_IO.  This
+ * build's <linux/fuse.h> is 7.38, so the bit is defined here; a 7.38 guest
+ * (Linux 6.1) never asks for it. */
+#ifndef FUSE_DIRECT_IO_ALLOW_MMAP
+#define FUSE_DIRECT_IO_ALLOW_MMAP (1ULL << 36)
+#endif
+#define SRV_ALLOW_MMAP_MINOR 39u
+
+/* FUSE 7.38 as Linux 6.3 defines it; Debian's 7.38 header predates it. */
+#ifndef FUSE_CREATE_SUPP_GROUP
+#define FUSE_CREATE_SUPP_GROUP (1ULL << 34)
+#endif
+#define SRV_EXT_GROUPS 32u          /* enum fuse_ext_type FUSE_EXT_GROUPS */
+#define SRV_EXT_GROUPS_MAX 64u      /* bytes; Linux sends 16 */
+
 static uint64_t offered_flags(const struct server *srv)
 {
 	uint64_t f = FUSE_ASYNC_READ | FUSE_PARALLEL_DIROPS | FUSE_BIG_WRITES |
@@ -193,7 +219,60 @@ static uint64_t offered_flags(const struct server *srv)
 		f |= FUSE_HANDLE_KILLPRIV_V2;
 	if (srv->cfg.announce_submounts)
 		f |= FUSE_SUBMOUNTS;
+	if (srv->cfg.posix_lock)
+		f |= FUSE_POSIX_LOCKS;
+	if (srv->cfg.flock)
+		f |= FUSE_FLOCK_LOCKS;
+	/* --allow-mmap only matters where opens are FOPEN_DIRECT_IO
+	 * (--cache=never|metadata): elsewhere mmap works anyway. */
+	if (srv->cfg.allow_mmap && srv->cfg.direct_io)
+		f |= FUSE_DIRECT_IO_ALLOW_MMAP;
+	/* Creating where only a supplementary group of the caller grants
+	 * write access: the guest then tells us that group. */
+	if (srv->cfg.create_supp_group)
+		f |= FUSE_CREATE_SUPP_GROUP;
 	return f;
+}
+
+/*
+ * --posix-acl, --security-label: add what the guest can and we are asked
+ * for.  ACLs need the guest to leave umask to us (DONT_MASK: only the host
+ * knows whether the parent has a default ACL) and to say when setting an
+ * ACL must clear setgid (SETXATTR_EXT), as virtiofsd requires.
+ */
+#define SRV_ACL_FLAGS ((uint64_t)(FUSE_POSIX_ACL | FUSE_DONT_MASK | \
+				  FUSE_SETXATTR_EXT))
+
+static int negotiate_one(enum server_negotiate mode, uint64_t guest,
+			 uint64_t want, const char *what, uint64_t *agreed)
+{
+	if (mode == SRV_NEGOTIATE_NEVER)
+		return 0;
+	if ((guest & want) == want) {
+		*agreed |= want;
+		return 0;
+	}
+	if (mode == SRV_NEGOTIATE_ALWAYS) {
+		log_error("FUSE_INIT refused: %s=always, but the guest's FUSE "
+			  "client does not support it", what);
+		return -EPROTO;
+	}
+	log_ratelimited(LOG_LEVEL_INFO, "%s=auto: the guest's FUSE client does "
+			"not support it; off for this session", what);
+	return 0;
+}
+
+static int negotiate_acl_label(const struct server *srv, uint64_t guest,
+			       uint64_t *agreed)
+{
+	int ret = negotiate_one(srv->cfg.posix_acl, guest, SRV_ACL_FLAGS,
+				"--posix-acl", agreed);
+
+	if (ret == 0)
+		ret = negotiate_one(srv->cfg.security_label, guest,
+				    FUSE_SECURITY_CTX, "--security-label",
+				    agreed);
+	return ret;
 }
 
 /* Forget the guest: back to "FUSE_INIT expected".  Caller holds the lock. */
@@ -202,6 +281,8 @@ static void srv_teardown_locked(struct server *srv)
 	if (!(atomic_load(&srv->state) & SRV_STATE_READY))
 		return;
 	atomic_store(&srv->state, 0);
+	/* Parked lock waits belong to the old session: answer them now. */
+	srv_lock_cancel_all(srv);
 	if (srv->cfg.ops->destroy)
 		srv->cfg.ops->destroy(srv->cfg.fs);
 }
@@ -238,6 +319,12 @@ static int do_init(struct rq *r)
 	if ((in.flags & FUSE_INIT_EXT) && r->arg_len >= 20)
 		guest |= (uint64_t)in.flags2 << 32;
 	agreed = guest & offered_flags(srv);
+	ret = negotiate_acl_label(srv, guest, &agreed);
+	if (ret < 0)
+		return ret;
+	/* Before 7.39 the bit means nothing: never echo it. */
+	if (in.minor < SRV_ALLOW_MMAP_MINOR)
+		agreed &= ~FUSE_DIRECT_IO_ALLOW_MMAP;
 
 	if (page <= 0)
 		page = 4096;
@@ -262,6 +349,7 @@ static int do_init(struct rq *r)
 	info.proto_minor = in.minor;
 	info.writeback_cache = !!(agreed & FUSE_WRITEBACK_CACHE);
 	info.killpriv_v2 = !!(agreed & FUSE_HANDLE_KILLPRIV_V2);
+	info.posix_acl = !!(agreed & FUSE_POSIX_ACL);
 
 	pthread_mutex_lock(&srv->lock);
 	/* A second INIT is a rebooted guest: drop everything it held. */
@@ -272,6 +360,10 @@ static int do_init(struct rq *r)
 				 in.minor : FUSE_KERNEL_MINOR_VERSION;
 
 		atomic_store(&srv->state, SRV_STATE_READY |
+			     ((agreed & FUSE_SECURITY_CTX) ?
+			      SRV_STATE_SECCTX : 0) |
+			     ((agreed & FUSE_CREATE_SUPP_GROUP) ?
+			      SRV_STATE_SUPP_GROUP : 0) |
 			     ((uint64_t)minor << 8) |
 			     ((uint64_t)(uint32_t)agreed << 32));
 	}
@@ -300,13 +392,67 @@ static int do_destroy(struct rq *r)
 
 static int do_interrupt(struct rq *r)
 {
-	/* Nothing here is interruptible: every request completes on its own
-	 * (reads and writes are bounded).  No reply to an INTERRUPT. */
+	struct fuse_interrupt_in in;
+
+	/* Only a parked SETLKW waits unboundedly (server_lock.c); every other
+	 * request completes on its own.  No reply to an INTERRUPT. */
+	memcpy(&in, r->arg, sizeof(in));
+	srv_lock_interrupt(r->srv, in.unique);
 	r->req->done(r->req, 0);
 	return 0;
 }
 
 /* ---- the request path ------------------------------------------------- */
+
+static bool op_creates(uint32_t opcode)
+{
+	return opcode == FUSE_CREATE || opcode == FUSE_MKNOD ||
+	       opcode == FUSE_MKDIR || opcode == FUSE_SYMLINK ||
+	       opcode == FUSE_TMPFILE;
+}
+
+/*
+ * FUSE_CREATE_SUPP_GROUP: Linux puts the group record last in the
+ * extensions (after a security context).  Take it into r->ctx and leave the
+ * rest to the security context parser; a group record anywhere else stays
+ * where it is and is refused there.  Read from our own copies: the guest
+ * can change shared memory under us.
+ */
+static int take_supp_group(struct server *srv, struct rq *r)
+{
+	const size_t at = sizeof(struct fuse_in_header) + r->arg_len;
+	struct fuse_ext_header e = { 0 };
+	uint32_t g[SRV_EXT_GROUPS_MAX / 4];
+	size_t pos = 0, last = 0;
+	uint32_t host;
+
+	while (pos < r->ext_len) {
+		if (r->ext_len - pos < sizeof(e) ||
+		    srv_iov_read(r->req->in, r->req->in_cnt, at + pos, &e,
+				 sizeof(e)) < 0)
+			return -EINVAL;
+		if (e.size < sizeof(e) || e.size % 8 || e.size > r->ext_len - pos)
+			return -EINVAL;
+		last = pos;
+		pos += e.size;
+	}
+	if (e.type != SRV_EXT_GROUPS)
+		return 0;
+	/* fuse_ext_header, then struct fuse_supp_groups { nr_groups,
+	 * groups[] }: exactly one group is what Linux sends. */
+	if (e.size > SRV_EXT_GROUPS_MAX || e.size < sizeof(e) + 8 ||
+	    srv_iov_read(r->req->in, r->req->in_cnt, at + last, g, e.size) < 0)
+		return -EINVAL;
+	if (g[2] != 1)
+		return -EINVAL;
+	r->ext_len -= e.size;
+	/* A group --translate-gid forbids grants nothing. */
+	if (idmap_to_host(srv->cfg.gid_map, g[3], &host) < 0)
+		return 0;
+	r->ctx.has_supp_gid = true;
+	r->ctx.supp_gid = host;
+	return 0;
+}
 
 static bool op_refused_readonly(const struct srv_op *op)
 {
@@ -364,6 +510,7 @@ void server_handle(struct server *srv, struct uring *ring,
 	 * arguments; they are only sent when negotiated, and we negotiate
 	 * none: leave them out of the argument area. */
 	r.arg_len = r.in.len - sizeof(r.in) - ext;
+	r.ext_len = ext;
 
 	if (!op) {
 		finish_err(req, NULL, -ENOSYS);
@@ -404,9 +551,23 @@ void server_handle(struct server *srv, struct uring *ring,
 		return;
 	}
 	r.arg = argbuf;
-	r.ctx.uid = r.in.uid;
-	r.ctx.gid = r.in.gid;
+	/* The one place guest caller ids become host ids. */
+	if (idmap_to_host(srv->cfg.uid_map, r.in.uid, &r.ctx.uid) < 0)
+		r.ctx.uid = (uid_t)-1;
+	if (idmap_to_host(srv->cfg.gid_map, r.in.gid, &r.ctx.gid) < 0)
+		r.ctx.gid = (gid_t)-1;
 	r.ctx.pid = (pid_t)r.in.pid;
+	if (r.ext_len && (r.state & SRV_STATE_SUPP_GROUP) &&
+	    op_creates(r.in.opcode)) {
+		ret = take_supp_group(srv, &r);
+		if (ret < 0) {
+			log_ratelimited(LOG_LEVEL_DEBUG,
+					"FUSE request %u: bad group extension",
+					r.in.opcode);
+			finish_err(req, op, ret);
+			return;
+		}
+	}
 
 	ret = op->fn(&r);
 	if (ret < 0)
@@ -458,6 +619,11 @@ int server_new(struct server **out, const struct server_config *cfg)
 	split_timeout(cfg->attr_timeout, &srv->attr_sec, &srv->attr_nsec);
 	pthread_mutex_init(&srv->lock, NULL);
 	atomic_init(&srv->state, 0);
+	if (srv_lock_init(srv) < 0) {
+		pthread_mutex_destroy(&srv->lock);
+		free(srv);
+		return -ENOMEM;
+	}
 	*out = srv;
 	return 0;
 }
@@ -466,6 +632,7 @@ void server_free(struct server *srv)
 {
 	if (!srv)
 		return;
+	srv_lock_fini(srv);
 	pthread_mutex_destroy(&srv->lock);
 	free(srv);
 }

@@ -148,6 +148,10 @@ int srv_do_opendir(struct rq *r)
 	if (ret < 0)
 		return ret;
 	out.fh = fh;
+	/* Keep listings across opens, as virtiofsd does for metadata and
+	 * always: without KEEP_CACHE each opendir would drop them. */
+	if (r->srv->cfg.cache_dir)
+		out.open_flags = FOPEN_CACHE_DIR | FOPEN_KEEP_CACHE;
 	ret = srv_reply(r->req, &out, sizeof(out), NULL, 0);
 	if (ret < 0 && SRV_OPS(r)->releasedir)
 		SRV_OPS(r)->releasedir(SRV_FS(r), r->in.nodeid, fh);

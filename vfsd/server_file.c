@@ -9,8 +9,10 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "server_internal.h"
@@ -117,6 +119,8 @@ static int reply_created(struct rq *r, const struct fs_entry *e, uint64_t fh,
 
 int srv_do_create(struct rq *r)
 {
+	uint8_t scbuf[SRV_SECCTX_MAX];
+	struct fs_secctx sc;
 	struct argp a = srv_argp(r, sizeof(struct fuse_create_in));
 	struct fuse_create_in in;
 	struct fs_entry e = { 0 };
@@ -127,6 +131,9 @@ int srv_do_create(struct rq *r)
 
 	memcpy(&in, r->arg, sizeof(in));
 	ret = srv_arg_name(&a, &name);
+	if (ret < 0)
+		return ret;
+	ret = srv_secctx_parse(r, &a, &sc, scbuf, sizeof(scbuf));
 	if (ret < 0)
 		return ret;
 	if (!SRV_OPS(r)->create)
@@ -153,13 +160,23 @@ int srv_do_create(struct rq *r)
  */
 int srv_do_tmpfile(struct rq *r)
 {
+	uint8_t scbuf[SRV_SECCTX_MAX];
+	struct fs_secctx sc;
+	struct argp a = srv_argp(r, sizeof(struct fuse_create_in));
 	struct fuse_create_in in;
 	struct fs_entry e = { 0 };
 	uint32_t open_flags = 0;
 	uint64_t fh = 0;
+	const char *placeholder;
 	int ret;
 
 	memcpy(&in, r->arg, sizeof(in));
+	/* A security context follows the placeholder name, if any. */
+	if (srv_arg_string(&a, &placeholder, PATH_MAX) < 0)
+		a.left = 0;
+	ret = srv_secctx_parse(r, &a, &sc, scbuf, sizeof(scbuf));
+	if (ret < 0)
+		return ret;
 	if (!SRV_OPS(r)->tmpfile)
 		return -ENOSYS;
 	/* O_TMPFILE without write access is refused by open(2) itself. */
@@ -289,6 +306,7 @@ int srv_do_release(struct rq *r)
 	memcpy(&in, r->arg, sizeof(in));
 	if (!SRV_OPS(r)->release)
 		return -ENOSYS;
+	srv_lock_release(r, in.fh, in.release_flags);
 	ret = SRV_OPS(r)->release(SRV_FS(r), r->in.nodeid, in.fh);
 	if (ret < 0)
 		return ret;
@@ -301,6 +319,7 @@ int srv_do_flush(struct rq *r)
 	int ret;
 
 	memcpy(&in, r->arg, sizeof(in));
+	srv_lock_flush(r, in.lock_owner);
 	if (!SRV_OPS(r)->flush)
 		return -ENOSYS;
 	ret = SRV_OPS(r)->flush(SRV_FS(r), r->in.nodeid, in.fh);
@@ -442,6 +461,11 @@ static int map_name(const struct rq *r, const char **name,
 {
 	int ret;
 
+	/* Without FUSE_POSIX_ACL the guest does not enforce ACLs: it must
+	 * not set or read host ACLs it would ignore (as virtiofsd). */
+	if (!(SRV_STATE_FLAGS(r->state) & FUSE_POSIX_ACL) &&
+	    strncmp(*name, "system.posix_acl_", 17) == 0)
+		return -EOPNOTSUPP;
 	if (!r->srv->cfg.xattrmap)
 		return 0;
 	ret = xattrmap_to_host(r->srv->cfg.xattrmap, *name, buf,
@@ -579,7 +603,10 @@ int srv_do_setxattr(struct rq *r)
 
 	if (r->arg_len < hdr)
 		return -EINVAL;
-	memcpy(&in, r->arg, FUSE_COMPAT_SETXATTR_IN_SIZE);
+	/* Only the compat part is in our copy (OP_RAW): the rest too. */
+	if (srv_iov_read(r->req->in, r->req->in_cnt,
+			 sizeof(struct fuse_in_header), &in, hdr) < 0)
+		return -EINVAL;
 	if (in.size > SRV_XATTR_SIZE_MAX)
 		return -E2BIG;
 	rest = r->arg_len - hdr;
@@ -609,6 +636,14 @@ int srv_do_setxattr(struct rq *r)
 	ret = map_name(r, &name, mapped);
 	if (ret < 0)
 		goto out;
+	/* XATTR_CREATE/REPLACE only: FS_XATTR_KILL_SGID is ours to set. */
+	if (in.flags & ~(uint32_t)(XATTR_CREATE | XATTR_REPLACE)) {
+		ret = -EINVAL;
+		goto out;
+	}
+	if ((in.setxattr_flags & FUSE_SETXATTR_ACL_KILL_SGID) &&
+	    strcmp(name, "system.posix_acl_access") == 0)
+		in.flags |= FS_XATTR_KILL_SGID;
 	ret = SRV_OPS(r)->setxattr(SRV_FS(r), &r->ctx, r->in.nodeid, name,
 				   buf + (rest - in.size), in.size,
 				   (int)in.flags);

@@ -29,6 +29,10 @@
 /* srv->state: one atomic word so that a request sees either "not
  * initialised" or the complete negotiated state, never half of it. */
 #define SRV_STATE_READY      (1ull << 0)
+/* FUSE_SECURITY_CTX agreed (a flags2 bit: not in SRV_STATE_FLAGS). */
+#define SRV_STATE_SECCTX     (1ull << 1)
+/* FUSE_CREATE_SUPP_GROUP agreed (flags2 too). */
+#define SRV_STATE_SUPP_GROUP (1ull << 2)
 #define SRV_STATE_MINOR(s)   ((uint32_t)(((s) >> 8) & 0xffu))
 #define SRV_STATE_FLAGS(s)   ((uint32_t)((s) >> 32))
 
@@ -38,6 +42,7 @@ struct server {
 	_Atomic uint64_t state;      /* SRV_STATE_* */
 	uint64_t entry_sec, attr_sec;
 	uint32_t entry_nsec, attr_nsec;
+	struct srv_locks *locks;     /* server_lock.c; NULL: locks off */
 };
 
 /* Decoding context of one request; lives on the stack of server_handle. */
@@ -50,6 +55,7 @@ struct rq {
 	uint64_t state;              /* snapshot of srv->state */
 	const uint8_t *arg;          /* private copy of the argument bytes */
 	size_t arg_len;              /* argument bytes in the request */
+	size_t ext_len;              /* extension bytes after them */
 	size_t in_size;              /* readable bytes (in.len, checked) */
 	size_t out_size;             /* writable bytes */
 };
@@ -90,10 +96,19 @@ void srv_reply_err(struct server_req *req, int err);
 int32_t srv_wire_errno(int err);
 
 /* Encoding helpers (server_node.c). */
-void srv_fill_attr(struct fuse_attr *out, const struct stat *st);
+void srv_fill_attr(const struct server *srv, struct fuse_attr *out,
+		   const struct stat *st);
 void srv_fill_entry(const struct server *srv, struct fuse_entry_out *out,
 		    const struct fs_entry *e);
 bool srv_offset_ok(uint64_t off, uint64_t len);
+
+/* The security context a creating request carries (server_secctx.c):
+ * a points after the names; on success *out is filled and r->ctx.secctx
+ * points to it when there is a label.  -EINVAL for anything malformed,
+ * or extension bytes FUSE_SECURITY_CTX was not agreed for. */
+int srv_secctx_parse(struct rq *r, const struct argp *a,
+		     struct fs_secctx *out, uint8_t *buf, size_t buf_len);
+#define SRV_SECCTX_MAX 8192u
 
 #define SRV_OPS(r) ((r)->srv->cfg.ops)
 #define SRV_FS(r)  ((r)->srv->cfg.fs)
@@ -137,6 +152,17 @@ int srv_do_readdir(struct rq *r);
 int srv_do_readdirplus(struct rq *r);
 int srv_do_releasedir(struct rq *r);
 int srv_do_fsyncdir(struct rq *r);
+
+/* Locks (server_lock.c). */
+int srv_do_getlk(struct rq *r);
+int srv_do_setlk(struct rq *r);
+int srv_do_setlkw(struct rq *r);
+int srv_lock_init(struct server *srv);
+void srv_lock_fini(struct server *srv);
+void srv_lock_cancel_all(struct server *srv);
+bool srv_lock_interrupt(struct server *srv, uint64_t unique);
+void srv_lock_flush(struct rq *r, uint64_t owner);
+void srv_lock_release(struct rq *r, uint64_t fh, uint32_t release_flags);
 
 int srv_do_getxattr(struct rq *r);
 int srv_do_listxattr(struct rq *r);

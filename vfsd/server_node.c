@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "idmap.h"
 #include "server_internal.h"
 
 #define NSEC_PER_SEC 1000000000u
@@ -17,7 +18,8 @@ bool srv_offset_ok(uint64_t off, uint64_t len)
 	return off <= INT64_MAX && len <= (uint64_t)INT64_MAX - off;
 }
 
-void srv_fill_attr(struct fuse_attr *out, const struct stat *st)
+void srv_fill_attr(const struct server *srv, struct fuse_attr *out,
+		   const struct stat *st)
 {
 	memset(out, 0, sizeof(*out));
 	out->ino = st->st_ino;
@@ -31,8 +33,9 @@ void srv_fill_attr(struct fuse_attr *out, const struct stat *st)
 	out->ctimensec = (uint32_t)st->st_ctim.tv_nsec;
 	out->mode = st->st_mode;
 	out->nlink = (uint32_t)st->st_nlink;
-	out->uid = st->st_uid;
-	out->gid = st->st_gid;
+	/* The one place host ids become guest ids. */
+	out->uid = idmap_to_guest(srv->cfg.uid_map, st->st_uid);
+	out->gid = idmap_to_guest(srv->cfg.gid_map, st->st_gid);
 	/* The 32-bit Linux encoding (new_encode_dev) equals glibc's for the
 	 * low 32 bits. */
 	out->rdev = (uint32_t)st->st_rdev;
@@ -51,7 +54,7 @@ void srv_fill_entry(const struct server *srv, struct fuse_entry_out *out,
 	out->attr_valid_nsec = srv->attr_nsec;
 	if (!e->nodeid)
 		return;
-	srv_fill_attr(&out->attr, &e->attr);
+	srv_fill_attr(srv, &out->attr, &e->attr);
 	/* Only a kernel that agreed to FUSE_SUBMOUNTS knows the flag; it
 	 * then mounts the directory apart (own st_dev, no cross-mount
 	 * inode clashes). */
@@ -147,7 +150,7 @@ static int reply_attr(struct rq *r, const struct stat *st)
 		.attr_valid_nsec = r->srv->attr_nsec,
 	};
 
-	srv_fill_attr(&out.attr, st);
+	srv_fill_attr(r->srv, &out.attr, st);
 	return srv_reply(r->req, &out, sizeof(out), NULL, 0);
 }
 
@@ -181,22 +184,26 @@ static int set_time(struct timespec *ts, uint64_t sec, uint32_t nsec)
 
 /* FATTR_* (wire) to FS_SET_* (fs.h).  FS_SET_ATIME_NOW always comes with
  * FS_SET_ATIME, as FATTR_ATIME_NOW with FATTR_ATIME from the kernel. */
-static int setattr_translate(const struct fuse_setattr_in *in,
+static int setattr_translate(const struct server *srv,
+			     const struct fuse_setattr_in *in,
 			     struct fs_setattr *out)
 {
 	memset(out, 0, sizeof(*out));
+	/* chown to a guest id --translate-* forbids: refused. */
+	if ((in->valid & FATTR_UID) &&
+	    idmap_to_host(srv->cfg.uid_map, in->uid, &out->uid) < 0)
+		return -EPERM;
+	if ((in->valid & FATTR_GID) &&
+	    idmap_to_host(srv->cfg.gid_map, in->gid, &out->gid) < 0)
+		return -EPERM;
 	if (in->valid & FATTR_MODE) {
 		out->valid |= FS_SET_MODE;
 		out->mode = in->mode;
 	}
-	if (in->valid & FATTR_UID) {
+	if (in->valid & FATTR_UID)
 		out->valid |= FS_SET_UID;
-		out->uid = in->uid;
-	}
-	if (in->valid & FATTR_GID) {
+	if (in->valid & FATTR_GID)
 		out->valid |= FS_SET_GID;
-		out->gid = in->gid;
-	}
 	if (in->valid & FATTR_SIZE) {
 		if (in->size > INT64_MAX)
 			return -EINVAL;
@@ -239,7 +246,7 @@ int srv_do_setattr(struct rq *r)
 	int ret;
 
 	memcpy(&in, r->arg, sizeof(in));
-	ret = setattr_translate(&in, &set);
+	ret = setattr_translate(r->srv, &in, &set);
 	if (ret < 0)
 		return ret;
 	if (!SRV_OPS(r)->setattr)
@@ -269,6 +276,8 @@ int srv_do_readlink(struct rq *r)
 
 int srv_do_symlink(struct rq *r)
 {
+	uint8_t scbuf[SRV_SECCTX_MAX];
+	struct fs_secctx sc;
 	struct argp a = srv_argp(r, 0);
 	struct fs_entry e = { 0 };
 	const char *name, *target;
@@ -279,6 +288,9 @@ int srv_do_symlink(struct rq *r)
 		return ret;
 	/* symlink(2): the target with its NUL fits in PATH_MAX. */
 	ret = srv_arg_string(&a, &target, PATH_MAX - 1);
+	if (ret < 0)
+		return ret;
+	ret = srv_secctx_parse(r, &a, &sc, scbuf, sizeof(scbuf));
 	if (ret < 0)
 		return ret;
 	if (!SRV_OPS(r)->symlink)
@@ -292,6 +304,8 @@ int srv_do_symlink(struct rq *r)
 
 int srv_do_mknod(struct rq *r)
 {
+	uint8_t scbuf[SRV_SECCTX_MAX];
+	struct fs_secctx sc;
 	struct argp a = srv_argp(r, sizeof(struct fuse_mknod_in));
 	struct fuse_mknod_in in;
 	struct fs_entry e = { 0 };
@@ -300,6 +314,9 @@ int srv_do_mknod(struct rq *r)
 
 	memcpy(&in, r->arg, sizeof(in));
 	ret = srv_arg_name(&a, &name);
+	if (ret < 0)
+		return ret;
+	ret = srv_secctx_parse(r, &a, &sc, scbuf, sizeof(scbuf));
 	if (ret < 0)
 		return ret;
 	if (!SRV_OPS(r)->mknod)
@@ -313,6 +330,8 @@ int srv_do_mknod(struct rq *r)
 
 int srv_do_mkdir(struct rq *r)
 {
+	uint8_t scbuf[SRV_SECCTX_MAX];
+	struct fs_secctx sc;
 	struct argp a = srv_argp(r, sizeof(struct fuse_mkdir_in));
 	struct fuse_mkdir_in in;
 	struct fs_entry e = { 0 };
@@ -321,6 +340,9 @@ int srv_do_mkdir(struct rq *r)
 
 	memcpy(&in, r->arg, sizeof(in));
 	ret = srv_arg_name(&a, &name);
+	if (ret < 0)
+		return ret;
+	ret = srv_secctx_parse(r, &a, &sc, scbuf, sizeof(scbuf));
 	if (ret < 0)
 		return ret;
 	if (!SRV_OPS(r)->mkdir)

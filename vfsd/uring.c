@@ -115,9 +115,26 @@ int uring_new(struct uring **out, unsigned int entries)
 	return 0;
 }
 
+int uring_new_sync(struct uring **out)
+{
+	*out = calloc(1, sizeof(**out));
+	return *out ? 0 : -ENOMEM;
+}
+
 bool uring_is_async(const struct uring *ring)
 {
 	return ring->async;
+}
+
+void uring_submit(struct uring *r)
+{
+	if (r->async && io_uring_sq_ready(&r->ring))
+		io_uring_submit(&r->ring);
+}
+
+bool uring_ready(const struct uring *r)
+{
+	return r->async && io_uring_cq_ready(&r->ring) > 0;
 }
 
 unsigned int uring_inflight(const struct uring *ring)

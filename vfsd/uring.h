@@ -31,6 +31,11 @@ int uring_new(struct uring **out, unsigned int entries);
  * are cancelled.  NULL is fine. */
 void uring_free(struct uring *ring);
 bool uring_is_async(const struct uring *ring);
+/* A ring that never goes to the kernel: every operation runs as a plain
+ * syscall before the submit function returns.  For threads that only serve
+ * synchronous requests (a queue's helper threads, --thread-pool-size): a
+ * request routed there by mistake still completes, on that thread. */
+int uring_new_sync(struct uring **out);
 
 /* Data operations.  The iovecs (array and buffers) and fd must stay valid
  * until complete() runs.  Return 0 when submitted (or completed inline), or
@@ -68,6 +73,12 @@ void uring_set_inline(struct uring *ring, bool on);
  * (when wait is true), and run every available completion callback.
  * Returns the number of callbacks run, or -errno. */
 int uring_run(struct uring *ring, bool wait);
+
+/* Send what is queued (e.g. the guest's signal) now, without waiting;
+ * a no-op when nothing is queued. */
+void uring_submit(struct uring *ring);
+/* Whether completions are waiting to be run (no syscall). */
+bool uring_ready(const struct uring *ring);
 
 /* Number of submitted operations whose completion has not run yet. */
 unsigned int uring_inflight(const struct uring *ring);

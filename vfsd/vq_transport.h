@@ -21,6 +21,11 @@ struct vq_transport;
 int vq_transport_serve(struct server *srv, int conn_fd, int stop_fd,
 		       unsigned int request_queues);
 
+/* --thread-pool-size: helper threads per request queue that share its
+ * synchronous requests with the queue's worker (0: the worker alone).
+ * Call before vq_transport_serve. */
+void vq_transport_set_helpers(unsigned int n);
+
 /* For server_config.on_init (arg unused): tells the service manager and the
  * log that the guest started a FUSE session on the current connection, and
  * whether it is a guest reset (a second session on one connection). */

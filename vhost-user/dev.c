@@ -202,6 +202,7 @@ static int h_set_mem_table(struct vu_dev *dev, struct vu_msg *m)
 	if (!next)
 		return -ENOMEM;
 	vu_mem_init(next);
+	next->owner = &dev->guard;
 	for (unsigned int i = 0; i < m->p.mem.nregions; i++) {
 		r = vu_mem_add(next, &m->p.mem.regions[i], m->fds[i]);
 		if (r < 0)
@@ -551,6 +552,18 @@ static void log_unknown_once(struct vu_dev *dev, uint32_t request)
 	log_warn("vhost-user: unsupported request %u refused", request);
 }
 
+/* The SIGBUS guard caught an access past the end of a memory file the
+ * front-end shrank under us (guard.h): it already shut our socket down; the
+ * device is over. */
+static int memory_truncated(struct vu_dev *dev)
+{
+	if (!atomic_load(&dev->guard.truncated))
+		return 0;
+	return log_error_errno(-EFAULT,
+		"vhost-user: front-end truncated guest memory (a memory file shrank under its mapping, pid %d): device stopped",
+		dev->peer_pid);
+}
+
 int vu_dev_dispatch(struct vu_dev *dev)
 {
 	struct vu_msg *m = &dev->msg;
@@ -558,7 +571,12 @@ int vu_dev_dispatch(struct vu_dev *dev)
 	bool has_reply;
 	int r;
 
+	r = memory_truncated(dev);
+	if (r < 0)
+		return r;
 	r = vu_msg_recv(dev->sock, m);
+	if (r < 0 && memory_truncated(dev) < 0)
+		return -EFAULT;
 	if (r == -ECONNRESET)
 		return r;
 	if (r < 0)
@@ -631,6 +649,9 @@ int vu_dev_new(struct vu_dev **out, int sock_fd, const struct vu_config *cfg,
 	    len == sizeof(cred))
 		dev->peer_pid = cred.pid;
 	vu_mem_init(&dev->mem);
+	atomic_init(&dev->guard.truncated, 0);
+	atomic_init(&dev->guard.sock, sock_fd);
+	dev->mem.owner = &dev->guard;
 	for (unsigned int i = 0; i < VU_MAX_QUEUES; i++) {
 		vu_queue_init(&dev->queues[i], dev, &dev->mem, i);
 		dev->queues[i].iotlb = &dev->iotlb;

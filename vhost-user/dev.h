@@ -31,6 +31,9 @@ struct vu_dev {
 
 	struct vu_mem mem;
 	struct vu_queue queues[VU_MAX_QUEUES];
+	/* Set from the SIGBUS handler when the front-end shrinks a memory
+	 * file under its mapping (guard.h). */
+	struct vu_guard_owner guard;
 
 	/* IOMMU support: translations from the front-end and the channel to
 	 * ask for missing ones. */

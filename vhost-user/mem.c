@@ -3,7 +3,8 @@
  * Guest memory regions.  Every number in a region description comes from the
  * front-end: sums are checked for overflow, regions may not overlap, and the
  * backing file must be large enough for the mapping (touching a mapping past
- * the end of its file raises SIGBUS).
+ * the end of its file raises SIGBUS).  The file may still shrink later, under
+ * the mapping: every mapping is registered with the SIGBUS guard (guard.h).
  */
 #include "vhost-user/mem.h"
 
@@ -129,6 +130,11 @@ int vu_mem_add(struct vu_mem *mem, const struct vu_msg_region *r, int fd)
 		return log_error_errno(-errno, "vhost-user: mmap of memory region");
 	/* Guest memory does not belong in our core dumps. */
 	(void)madvise(base, (size_t)len, MADV_DONTDUMP);
+	ret = vu_guard_add(base, (size_t)len, (size_t)align, mem->owner);
+	if (ret < 0) {
+		munmap(base, (size_t)len);
+		return log_error_errno(ret, "vhost-user: no room to guard a memory region");
+	}
 
 	reg = &mem->regions[mem->nregions++];
 	*reg = (struct vu_mem_region) {
@@ -138,6 +144,7 @@ int vu_mem_add(struct vu_mem *mem, const struct vu_msg_region *r, int fd)
 		.host = (uint8_t *)base + delta,
 		.map_base = base,
 		.map_len = (size_t)len,
+		.guard_slot = ret,
 	};
 	log_debug("vhost-user: mapped region gpa 0x%llx size 0x%llx",
 		  (unsigned long long)r->guest_addr, (unsigned long long)r->size);
@@ -146,8 +153,10 @@ int vu_mem_add(struct vu_mem *mem, const struct vu_msg_region *r, int fd)
 
 static void unmap_region(struct vu_mem_region *reg)
 {
-	if (reg->map_base)
+	if (reg->map_base) {
+		vu_guard_remove(reg->guard_slot);
 		munmap(reg->map_base, reg->map_len);
+	}
 	reg->map_base = NULL;
 }
 

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vhost-user/guard.h"
 #include "vhost-user/msg.h"
 #include "vhost-user/vu.h"
 
@@ -21,9 +22,13 @@ struct vu_mem_region {
 	uint8_t *host;       /* host address of gpa */
 	void *map_base;      /* what mmap returned */
 	size_t map_len;
+	int guard_slot;      /* in the SIGBUS guard's registry (guard.h) */
 };
 
 struct vu_mem {
+	/* Told when the front-end truncates a region's file (guard.h); NULL:
+	 * nobody (the fault is still survived). */
+	struct vu_guard_owner *owner;
 	unsigned int nregions;
 	struct vu_mem_region regions[VU_MAX_MEM_REGIONS];
 };

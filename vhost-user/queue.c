@@ -828,9 +828,23 @@ void vu_queue_disable_notification(struct vu_queue *q)
 	if (q->broken || !q->avail)
 		return;
 	q->notification = false;
-	if (!q->event_idx) {
+	if (q->event_idx) {
+		/* An avail_event just behind what we popped: no number of new
+		 * buffers crosses it (short of 65536), so the guest does not
+		 * kick at all, not even once for the first buffer after the
+		 * last enable. */
+		store16(&q->used->ring[q->num], (uint16_t)(q->last_avail_idx - 1));
+	} else {
 		uint16_t f = load16(&q->used->flags);
 
 		store16(&q->used->flags, f | VRING_USED_F_NO_NOTIFY);
 	}
+}
+
+bool vu_queue_avail_pending(struct vu_queue *q)
+{
+	if (q->broken || !q->avail)
+		return false;
+	return q->shadow_avail_idx != q->last_avail_idx ||
+	       load16_acquire(&q->avail->idx) != q->last_avail_idx;
 }

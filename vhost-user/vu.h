@@ -123,6 +123,9 @@ int vu_queue_notify_fd(struct vu_queue *q);
 bool vu_queue_enable_notification(struct vu_queue *q);
 /* While busy popping: tell the guest not to kick. */
 void vu_queue_disable_notification(struct vu_queue *q);
+/* Whether the guest published buffers not popped yet: one load, no
+ * side effect (busy-polling). */
+bool vu_queue_avail_pending(struct vu_queue *q);
 
 bool vu_queue_broken(const struct vu_queue *q);
 

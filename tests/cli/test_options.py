@@ -87,7 +87,7 @@ def main():
                 fail(f"{opt}: exit {p.returncode}: {err.strip()}")
 
         # Unknown options and -o items are usage errors, not ignored.
-        for args in (["--no-such-option"], ["-o", "flock"], ["-o", "norace"]):
+        for args in (["--no-such-option"], ["-o", "no_such_item"], ["-o", "norace"]):
             p = subprocess.run([VFSD, "--shared-dir", shared, "--socket-path",
                                 os.path.join(tmp, "s")] + args,
                                capture_output=True, text=True, timeout=30)

@@ -20,12 +20,13 @@ e2e_accel() {
 	fi
 }
 
-# e2e_start_backend KIND BINARY SOCKET SHARED_DIR LOGFILE
-# Starts the back-end in the background; sets BACKEND_PID.
-# Extra daemon arguments come from $E2E_DAEMON_ARGS (word-split).
+# e2e_start_backend KIND BINARY SOCKET SHARED_DIR LOGFILE [ARG...]
+# Starts the back-end in the background; sets BACKEND_PID.  Extra daemon
+# arguments: ARG..., then $E2E_DAEMON_ARGS (word-split).
 e2e_start_backend() {
 	local kind=$1 bin=$2 sock=$3 dir=$4 log=$5
 	local -a args
+	shift 5
 	case "$kind" in
 	vfsd)
 		args=(--socket-path="$sock" --shared-dir="$dir")
@@ -40,6 +41,7 @@ e2e_start_backend() {
 		return 1
 		;;
 	esac
+	args+=("$@")
 	# shellcheck disable=SC2206
 	args+=(${E2E_DAEMON_ARGS:-})
 	echo "+ $bin ${args[*]}" >"$log"
@@ -62,19 +64,31 @@ e2e_wait_socket() {
 # e2e_qemu_args KERNEL INITRD SOCKET MODE SERIAL_LOG [allow-reboot]: sets
 # QEMU_ARGS.  Memory must be a shared memfd: the back-end maps the guest's
 # RAM.  Without allow-reboot a guest reboot (or panic) ends QEMU.
+# Optional globals: E2E_RO_SOCK, a second back-end's socket, becomes a second
+# device with tag "roshare" (e2e.rotag=roshare); E2E_APPEND, more kernel
+# command line (e2e.backend=...).
 e2e_qemu_args() {
 	local kernel=$1 initrd=$2 sock=$3 mode=$4 serial=$5 reboot=${6:-}
-	local mem=${E2E_MEM:-512M} accel cpu
+	local mem=${E2E_MEM:-512M} accel cpu append
 	accel=$(e2e_accel)
 	if [ "$accel" = kvm ]; then cpu=host; else cpu=max; fi
+	append="console=ttyS0 quiet loglevel=4 panic=-1 no_timer_check e2e.mode=$mode e2e.tag=share"
+	[ -z "${E2E_RO_SOCK:-}" ] || append+=" e2e.rotag=roshare"
+	[ -z "${E2E_APPEND:-}" ] || append+=" $E2E_APPEND"
 	QEMU_ARGS=(
 		-machine q35 -accel "$accel" -cpu "$cpu" -smp "${E2E_SMP:-2}" -m "$mem"
 		-object memory-backend-memfd,id=mem,size="$mem",share=on
 		-numa node,memdev=mem
 		-chardev socket,id=char0,path="$sock"
 		-device vhost-user-fs-pci,queue-size=1024,chardev=char0,tag=share
+	)
+	[ -z "${E2E_RO_SOCK:-}" ] || QEMU_ARGS+=(
+		-chardev socket,id=char1,path="$E2E_RO_SOCK"
+		-device vhost-user-fs-pci,queue-size=128,chardev=char1,tag=roshare
+	)
+	QEMU_ARGS+=(
 		-kernel "$kernel" -initrd "$initrd"
-		-append "console=ttyS0 quiet loglevel=4 panic=-1 no_timer_check e2e.mode=$mode e2e.tag=share"
+		-append "$append"
 		-nodefaults -display none -monitor none -serial file:"$serial"
 	)
 	[ "$reboot" = allow-reboot ] || QEMU_ARGS+=(-no-reboot)

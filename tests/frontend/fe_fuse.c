@@ -57,6 +57,7 @@ void fe_fuse_set_caller(struct fe_dev *d, uint32_t uid, uint32_t gid)
 	d->caller_set = true;
 	d->caller_uid = uid;
 	d->caller_gid = gid;
+	d->caller_pid = (uint32_t)getpid();
 }
 
 void fe_fuse_reset_caller(struct fe_dev *d)
@@ -74,6 +75,11 @@ static uint32_t fe_caller_gid(const struct fe_dev *d)
 	return d->caller_set ? d->caller_gid : (uint32_t)getgid();
 }
 
+static uint32_t fe_caller_pid(const struct fe_dev *d)
+{
+	return d->caller_set ? d->caller_pid : (uint32_t)getpid();
+}
+
 int fe_req_prepare(struct fe_dev *d, struct fe_req *r, uint32_t opcode,
 		   uint64_t nodeid, const void *arg, size_t arg_len)
 {
@@ -82,7 +88,7 @@ int fe_req_prepare(struct fe_dev *d, struct fe_req *r, uint32_t opcode,
 		.nodeid = nodeid,
 		.uid = fe_caller_uid(d),
 		.gid = fe_caller_gid(d),
-		.pid = getpid(),
+		.pid = fe_caller_pid(d),
 	};
 	size_t data = (r->data && !r->data_out) ? r->data_len : 0;
 
@@ -294,7 +300,7 @@ int fe_fuse_call(struct fe_dev *d, unsigned int qidx, uint32_t opcode,
 		.nodeid = nodeid,
 		.uid = fe_caller_uid(d),
 		.gid = fe_caller_gid(d),
-		.pid = getpid(),
+		.pid = fe_caller_pid(d),
 	};
 	r = fe_vq_add(q, seg, n, h);
 	if (r < 0)

@@ -57,7 +57,7 @@ struct fe_dev {
 	struct fuse_init_out init;
 	/* Caller ids put in every fuse_in_header (fe_fuse_set_caller). */
 	bool caller_set;
-	uint32_t caller_uid, caller_gid;
+	uint32_t caller_uid, caller_gid, caller_pid;
 };
 
 int fe_mem_create(struct fe_dev *d);

@@ -389,7 +389,9 @@ int fe_fuse_call_raw(struct fe_dev *d, unsigned int qidx, const void *req,
 		     struct fe_reply *rep);
 uint64_t fe_fuse_next_unique(struct fe_dev *d);
 /* The caller's ids in every later fuse_in_header (default: the test
- * process's real ids); fe_fuse_reset_caller goes back to the default. */
+ * process's real ids, and its pid, each looked up per request: three
+ * syscalls); the pid becomes the calling process's at the time of this
+ * call.  fe_fuse_reset_caller goes back to the default. */
 void fe_fuse_set_caller(struct fe_dev *d, uint32_t uid, uint32_t gid);
 void fe_fuse_reset_caller(struct fe_dev *d);
 /* Set by the last transport failure of a typed helper (0 if none). */
@@ -398,10 +400,12 @@ int fe_fuse_transport_error(const struct fe_dev *d);
 /* Typed helpers: return the FUSE error (0 or -errno), byte counts for
  * read/write/readdir/readlink; a transport failure is also returned as a
  * negative value and recorded in fe_fuse_transport_error. */
-/* What a recent Linux guest asks for (minus DAX and locks). */
+/* What a recent Linux guest asks for (minus DAX and locks); POSIX ACLs
+ * (with SETXATTR_EXT) as Linux does, so --posix-acl=always serves it. */
 #define FE_INIT_FLAGS_DEFAULT \
 	(FUSE_ASYNC_READ | FUSE_ATOMIC_O_TRUNC | FUSE_EXPORT_SUPPORT | \
 	 FUSE_BIG_WRITES | FUSE_DONT_MASK | FUSE_AUTO_INVAL_DATA | \
+	 FUSE_POSIX_ACL | FUSE_SETXATTR_EXT | \
 	 FUSE_DO_READDIRPLUS | FUSE_READDIRPLUS_AUTO | FUSE_ASYNC_DIO | \
 	 FUSE_PARALLEL_DIROPS | FUSE_MAX_PAGES | \
 	 FUSE_CACHE_SYMLINKS | FUSE_INIT_EXT)

@@ -112,7 +112,7 @@ Test(config, unimplemented_options_are_refused_not_ignored, .init = quiet)
 
 	cr_assert_eq(PARSE(&cfg, "--shared-dir=/d", "--migration-mode=find-paths"), -EINVAL);
 	cr_assert_eq(PARSE(&cfg, "--shared-dir=/d", "--sandbox=jail"), -EINVAL);
-	cr_assert_eq(PARSE(&cfg, "--shared-dir=/d", "-o", "flock"), -EINVAL);
+	cr_assert_eq(PARSE(&cfg, "--shared-dir=/d", "-o", "norace"), -EINVAL);
 	cr_assert_eq(PARSE(&cfg, "--shared-dir=/d", "--no-such-option"), -EINVAL);
 	cr_assert_eq(PARSE(&cfg, "--shared-dir=/d", "stray"), -EINVAL);
 }
@@ -180,6 +180,31 @@ Test(config, qemu_era_negative_and_compat_items)
 			   "--fd=3"), 0);
 	cr_assert_eq(cfg.log_level, LOG_LEVEL_DEBUG);
 	cr_assert(cfg.readdirplus);
+}
+
+Test(config, lock_options_default_off_and_both_spellings)
+{
+	struct config cfg;
+
+	cr_assert_eq(PARSE(&cfg, "--fd=3", "--shared-dir=/d"), 0);
+	cr_assert_not(cfg.posix_lock);
+	cr_assert_not(cfg.flock);
+	cr_assert_eq(PARSE(&cfg, "--fd=3", "--shared-dir=/d", "--posix-lock",
+			   "--flock"), 0);
+	cr_assert(cfg.posix_lock);
+	cr_assert(cfg.flock);
+	cr_assert_eq(PARSE(&cfg, "--fd=3", "--shared-dir=/d", "--posix-lock",
+			   "--flock", "--no-posix-lock", "--no-flock"), 0);
+	cr_assert_not(cfg.posix_lock);
+	cr_assert_not(cfg.flock);
+	cr_assert_eq(PARSE(&cfg, "--fd=3", "-o", "source=/d,posix_lock,flock"),
+		     0);
+	cr_assert(cfg.posix_lock);
+	cr_assert(cfg.flock);
+	cr_assert_eq(PARSE(&cfg, "--fd=3", "-o",
+			   "source=/d,posix_lock,flock,no_posix_lock,no_flock"), 0);
+	cr_assert_not(cfg.posix_lock);
+	cr_assert_not(cfg.flock);
 }
 
 Test(config, dash_o_value_shape_is_checked, .init = quiet)

@@ -260,12 +260,25 @@ Test(vu_queue_evidx, enable_notification_sets_avail_event)
 
 	*avail_event = 77;
 	vu_queue_disable_notification(q);
+	/* Just behind the next index: no number of new buffers asks for a
+	 * kick (0xffff: nothing popped yet). */
+	cr_assert_eq(*avail_event, 0xffff, "disabled: avail_event %u", *avail_event);
 	t_desc(&ring, 0, DATA, 64, VRING_DESC_F_WRITE, 0);
 	t_avail_push(&ring, 0);
 	cr_assert_eq(pop(), 1);
-	cr_assert_eq(*avail_event, 77, "disabled: pop leaves avail_event");
+	cr_assert_eq(*avail_event, 0xffff, "disabled: pop leaves avail_event");
 	cr_assert_not(vu_queue_enable_notification(q));
 	cr_assert_eq(*avail_event, 1);
+}
+
+Test(vu_queue_evidx, avail_pending_sees_new_buffers_only)
+{
+	cr_assert_not(vu_queue_avail_pending(q));
+	t_desc(&ring, 0, DATA, 64, VRING_DESC_F_WRITE, 0);
+	t_avail_push(&ring, 0);
+	cr_assert(vu_queue_avail_pending(q));
+	cr_assert_eq(pop(), 1);
+	cr_assert_not(vu_queue_avail_pending(q), "popped: nothing pending");
 }
 
 /* ---- indirect ---- */
