@@ -23,7 +23,7 @@ const char *const filter_allowed_syscalls[] = {
 	"brk", "mmap", "mmap2", "munmap", "mprotect", "madvise", "mremap",
 	"clone", "clone3", "set_robust_list", "get_robust_list", "rseq",
 	"set_tid_address", "futex", "futex_time64", "exit", "exit_group",
-	"gettid", "getpid", "getppid", "tgkill",
+	"gettid", "getpid", "getppid",
 	"rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "sigreturn",
 	"rt_sigtimedwait", "rt_sigtimedwait_time64", "rt_sigpending",
 	"rt_sigsuspend",
@@ -209,6 +209,12 @@ int filter_install(enum filter_action action)
 	if (r == 0)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
 				     SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
+	/* Signals to its own threads only (pthread_kill, raise, abort): vfsd
+	 * runs as root without a pid namespace, so this is what keeps it from
+	 * signalling host processes. */
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
+				     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()));
 	/* A worker's own umask for --posix-acl creates (passthrough_acl.c):
 	 * CLONE_FS alone, never a namespace. */
 	if (r == 0)

@@ -154,7 +154,7 @@ static const struct option_def option_table[] = {
 	  "never|prefer|mandatory",
 	  "use file handles instead of O_PATH fds" },
 	{ "thread-pool-size", required_argument, OPT_THREAD_POOL_SIZE, "N",
-	  "metadata helper threads per request queue (default 1 if 2+ CPUs)" },
+	  "metadata helper threads per request queue (default 1 if 3+ CPUs)" },
 	{ "request-queues", required_argument, OPT_REQUEST_QUEUES, "N",
 	  "request queues offered (default 1)" },
 	{ "exit-on-disconnect", no_argument, OPT_EXIT_ON_DISCONNECT, NULL,
@@ -731,9 +731,11 @@ static void config_defaults(struct config *cfg)
 		.cache = CACHE_AUTO,
 		.log_level = LOG_LEVEL_INFO,
 		.request_queues = 1,
-		/* One helper per queue when there is a CPU for it (measured:
-		 * bench/RESULTS.md); looked up before the sandbox hides /sys. */
-		.thread_pool_size = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 1 : 0,
+		/* One helper per queue when a CPU is left for it besides the
+		 * queue's worker and the guest's vCPU: on 2 CPUs it added no
+		 * throughput, only latency (bench/RESULTS.md).  Looked up
+		 * before the sandbox hides /sys. */
+		.thread_pool_size = sysconf(_SC_NPROCESSORS_ONLN) > 2 ? 1 : 0,
 		.shutdown_timeout = 5,
 		.readdirplus = true,
 		.io_uring = true,

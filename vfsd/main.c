@@ -8,6 +8,7 @@
  * nothing is left behind.  This is the only file that calls exit.
  */
 #include <errno.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,6 +93,24 @@ static void set_cache_policy(struct server_config *sc, enum cache_mode mode)
 		sc->cache_dir = true;
 		break;
 	}
+}
+
+/*
+ * Creating requests run with the guest caller's uid and gid, but the
+ * thread keeps its supplementary groups: those of whoever started us (root
+ * under sudo has group 0).  A guest user must not get their access
+ * (CVE-2022-0358 in QEMU's virtiofsd): drop them all, once, before any
+ * thread.  Not root: we switch no credentials, and could not drop them.
+ */
+static int drop_supplementary_groups(void)
+{
+	if (geteuid() != 0)
+		return 0;
+	/* EPERM: root of a user namespace where setgroups is denied; the
+	 * groups cannot be changed there, by us or anyone. */
+	if (setgroups(0, NULL) < 0 && errno != EPERM)
+		return log_error_errno(-errno, "cannot drop the supplementary groups");
+	return 0;
 }
 
 /* The guest may hold many files open: use all the fds we are allowed (the
@@ -367,6 +386,8 @@ int main(int argc, char **argv)
 	log_set_field("VFSD_SHARE", cfg.shared_dir);
 	uring_force_fallback(!cfg.io_uring);
 	raise_fd_limit(cfg.rlimit_nofile);
+	if (drop_supplementary_groups() < 0)
+		return EXIT_SANDBOX;
 	/* A SIGTERM during start-up stays pending until we can honour it. */
 	block_signals(&sigs);
 	/* A front-end that shrinks its guest memory file must not kill us

@@ -389,7 +389,8 @@ void pt_creds_leave(struct pt_fs *fs, const struct pt_creds *saved)
 
 /* ---- setup ---- */
 
-static void default_limits(uint64_t *nodes, uint64_t *handles)
+static void default_limits(uint64_t *nodes, uint64_t *handles,
+			   uint64_t *plocks)
 {
 	struct rlimit rl;
 	uint64_t budget = PT_MIN_LIMIT * 2, lim, reserve;
@@ -402,15 +403,25 @@ static void default_limits(uint64_t *nodes, uint64_t *handles)
 		reserve = lim < 4 * PT_FD_RESERVE ? lim / 4 : PT_FD_RESERVE;
 		budget = lim - reserve;
 	}
+	/* Lock owners' host opens (passthrough_lock.c) stand for guest
+	 * opens: they come out of the handles' half, an eighth of it, so
+	 * that invented owners cannot take the reserve either. */
+	*plocks = budget / 16;
+	if (*plocks > PT_PLOCK_MAX)
+		*plocks = PT_PLOCK_MAX;
+	if (*plocks < PT_MIN_TABLE)
+		*plocks = PT_MIN_TABLE;
 	if (!*nodes)
 		*nodes = budget / 2 > PT_MIN_TABLE ? budget / 2 : PT_MIN_TABLE;
 	if (!*handles)
-		*handles = budget / 2 > PT_MIN_TABLE ? budget / 2 : PT_MIN_TABLE;
+		*handles = budget / 2 > *plocks + PT_MIN_TABLE ?
+			   budget / 2 - *plocks : PT_MIN_TABLE;
 }
 
 int pt_new(struct pt_fs **out, const struct pt_config *cfg)
 {
 	uint64_t max_nodes = cfg->max_nodes, max_handles = cfg->max_handles;
+	uint64_t max_plocks;
 	struct inode_key key;
 	struct stat st;
 	struct pt_fs *fs;
@@ -449,7 +460,7 @@ int pt_new(struct pt_fs **out, const struct pt_config *cfg)
 		close(root_fd);
 		goto fail;
 	}
-	default_limits(&max_nodes, &max_handles);
+	default_limits(&max_nodes, &max_handles, &max_plocks);
 	/* Nodes kept by handle hold no fd: their bound is memory (a few
 	 * hundred bytes each), not the fd limit. */
 	if (fs->fh_mode != PT_FH_NEVER && !cfg->max_nodes &&
@@ -459,7 +470,7 @@ int pt_new(struct pt_fs **out, const struct pt_config *cfg)
 	if (r == 0)
 		r = handle_table_new(&fs->handles, max_handles);
 	if (r == 0)
-		r = pt_locks_new(&fs->locks);
+		r = pt_locks_new(&fs->locks, (unsigned int)max_plocks);
 	if (r == 0)
 		r = inode_table_set_root(fs->inodes, root_fd, &key, st.st_mode);
 	if (r < 0) {

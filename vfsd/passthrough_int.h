@@ -172,7 +172,10 @@ ssize_t pt_copy_file_range(void *fs, uint64_t nodein, uint64_t fhin,
 			   off_t offout, size_t len, unsigned int flags);
 
 /* passthrough_lock.c */
-int pt_locks_new(struct pt_locks **out);
+/* Lock owners with a host open of their own: at most max (past it ENOLCK);
+ * never more than PT_PLOCK_MAX. */
+#define PT_PLOCK_MAX 65536u
+int pt_locks_new(struct pt_locks **out, unsigned int max);
 void pt_locks_free(struct pt_locks *l);
 /* After a forget: drop the node's locks if the guest let go of it. */
 void pt_locks_forget_node(struct pt_fs *fs, uint64_t nodeid);

@@ -27,7 +27,8 @@
  * The pid of a conflicting lock (GETLK) is reported as 0: the host kernel
  * gives -1 for OFD locks, and no host pid means anything inside the guest.
  *
- * Bounded: a guest can invent owners, so plocks are capped (PLOCK_MAX, then
+ * Bounded: a guest can invent owners, so plocks are capped (from the fd
+ * budget, passthrough.c, at most PT_PLOCK_MAX; then
  * -ENOLCK, logged once).
  */
 #include <errno.h>
@@ -42,7 +43,6 @@
 #include "passthrough_int.h"
 
 #define PLOCK_BUCKETS 256
-#define PLOCK_MAX 65536u
 
 struct plock {
 	uint64_t nodeid;
@@ -58,15 +58,17 @@ struct pt_locks {
 	pthread_mutex_t lock;
 	struct plock *buckets[PLOCK_BUCKETS];
 	unsigned int count;
+	unsigned int max;
 	bool cap_logged;
 };
 
-int pt_locks_new(struct pt_locks **out)
+int pt_locks_new(struct pt_locks **out, unsigned int max)
 {
 	struct pt_locks *l = calloc(1, sizeof(*l));
 
 	if (!l)
 		return -ENOMEM;
+	l->max = max && max < PT_PLOCK_MAX ? max : PT_PLOCK_MAX;
 	pthread_mutex_init(&l->lock, NULL);
 	*out = l;
 	return 0;
@@ -190,7 +192,7 @@ static int plock_get(struct pt_fs *fs, uint64_t nodeid, uint64_t owner,
 		*out = q;
 		return 0;
 	}
-	if (l->count >= PLOCK_MAX) {
+	if (l->count >= l->max) {
 		bool first = !l->cap_logged;
 
 		l->cap_logged = true;
@@ -198,7 +200,7 @@ static int plock_get(struct pt_fs *fs, uint64_t nodeid, uint64_t owner,
 		plock_free(p);
 		if (first)
 			log_warn("%u lock owners hold host opens: refusing more locks with ENOLCK (logged once)",
-				 PLOCK_MAX);
+				 l->max);
 		return -ENOLCK;
 	}
 	p->next = l->buckets[bucket(nodeid, owner)];

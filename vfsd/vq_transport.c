@@ -333,6 +333,12 @@ static void *helper_main(void *arg)
 		if (s) {
 			pthread_mutex_unlock(&p->lock);
 			server_handle(w->t->srv, ring, &s->req);
+			/* A SETLKW parked here just after the worker's stop
+			 * cancelled the parked waits would hold the stop
+			 * forever: cancel it too (a no-op for any other
+			 * request; s is only compared, never read). */
+			if (__atomic_load_n(&w->stopping, __ATOMIC_SEQ_CST))
+				server_cancel(w->t->srv, &s->req);
 			pthread_mutex_lock(&p->lock);
 			continue;
 		}
@@ -620,7 +626,9 @@ static void stop_complete(struct uring_op *op, int res)
 {
 	struct worker *w = (struct worker *)((char *)op - offsetof(struct worker, stop_op));
 
-	w->stopping = true;
+	/* Seen by helpers too (helper_main): a wait they park after this
+	 * store is theirs to cancel; one before it is listed for ours. */
+	__atomic_store_n(&w->stopping, true, __ATOMIC_SEQ_CST);
 	/* A request parked in the engine (lock wait) would keep us waiting
 	 * forever: have it answered now, while guest memory is mapped. */
 	for (unsigned int i = 0; i < SLOTS_PER_QUEUE; i++)

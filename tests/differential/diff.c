@@ -524,37 +524,119 @@ void diff_xattrs(const char *path)
 	}
 }
 
-void diff_as_user(uid_t uid, gid_t gid, long (*fn)(struct side *s, void *arg),
-		  void *arg, const char *what)
+int diff_in_child(void (*child)(int out, void *arg), void *arg, void *res,
+		  size_t len, const char *what)
 {
-	long res[4];
-	int pipefd[2], status;
+	int pipefd[2], status = -1;
 	pid_t pid;
 
-	must(pipe(pipefd), "pipe");
+	cr_assert_eq(pipe(pipefd), 0);
 	pid = fork();
-	must(pid, "fork");
+	cr_assert_geq(pid, 0);
 	if (pid == 0) {
 		close(pipefd[0]);
-		if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 ||
-		    setresuid(uid, uid, uid) < 0)
-			_exit(1);
-		for (int i = 0; i < 2; i++) {
-			errno = 0;
-			res[2 * i] = fn(&D.s[i], arg);
-			res[2 * i + 1] = res[2 * i] < 0 ? errno : 0;
-		}
-		if (write(pipefd[1], res, sizeof(res)) != sizeof(res))
-			_exit(1);
-		_exit(0);
+		child(pipefd[1], arg);
+		_exit(1);
 	}
 	close(pipefd[1]);
-	cr_assert_eq(read(pipefd[0], res, sizeof(res)), (ssize_t)sizeof(res),
-		     "%s: the child as uid %u failed", what, uid);
+	/* Bounded: criterion's suite timeout ends a hung child's test. */
+	cr_assert_eq(read(pipefd[0], res, len), (ssize_t)len,
+		     "%s: the child failed", what);
 	close(pipefd[0]);
-	waitpid(pid, &status, 0);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	return status;
+}
+
+struct as_user {
+	uid_t uid;
+	gid_t gid;
+	const gid_t *groups;
+	size_t ngroups;
+	long (*fn)(struct side *s, void *arg);
+	void *arg;
+};
+
+/* In the child: take the credentials, run fn on both sides, send
+ * {result, errno} of each. */
+static void as_user_child(int out, void *arg)
+{
+	const struct as_user *u = arg;
+	long res[4];
+
+	if (setgroups(u->ngroups, u->groups) < 0 ||
+	    setresgid(u->gid, u->gid, u->gid) < 0 ||
+	    setresuid(u->uid, u->uid, u->uid) < 0)
+		_exit(1);
+	for (int i = 0; i < 2; i++) {
+		errno = 0;
+		res[2 * i] = u->fn(&D.s[i], u->arg);
+		res[2 * i + 1] = res[2 * i] < 0 ? errno : 0;
+	}
+	if (write(out, res, sizeof(res)) != sizeof(res))
+		_exit(1);
+	_exit(0);
+}
+
+void diff_as_user_groups(uid_t uid, gid_t gid, const gid_t *groups,
+			 size_t ngroups,
+			 long (*fn)(struct side *s, void *arg), void *arg,
+			 const char *what)
+{
+	struct as_user u = { uid, gid, groups, ngroups, fn, arg };
+	long res[4];
+
+	diff_in_child(as_user_child, &u, res, sizeof(res), what);
+
 	long r[2] = { res[0], res[2] };
 	int e[2] = { (int)res[1], (int)res[3] };
 
 	diff_cmp(what, __FILE__, __LINE__, r, e, false);
+}
+
+void diff_as_user(uid_t uid, gid_t gid, long (*fn)(struct side *s, void *arg),
+		  void *arg, const char *what)
+{
+	diff_as_user_groups(uid, gid, NULL, 0, fn, arg, what);
+}
+
+long diff_write_byte(struct side *s, void *arg)
+{
+	int fd = openat(s->dir, arg, O_WRONLY | O_CLOEXEC);
+	long r;
+
+	if (fd < 0)
+		return -1;
+	r = write(fd, "x", 1);
+	close(fd);
+	return r;
+}
+
+void diff_on_host(int (*fn)(int dir, const char *a, const char *b),
+		  const char *a, const char *b)
+{
+	int dir = open(D.shared, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+	cr_assert_geq(dir, 0);
+	cr_assert_eq(fn(D.s[0].dir, a, b), 0, "native %s: %s", a,
+		     strerror(errno));
+	cr_assert_eq(fn(dir, a, b), 0, "shared %s: %s", a, strerror(errno));
+	close(dir);
+}
+
+int diff_host_unlink(int dir, const char *a, const char *b)
+{
+	(void)b;
+	return unlinkat(dir, a, 0);
+}
+
+int diff_host_replace(int dir, const char *a, const char *b)
+{
+	int fd = openat(dir, "replacement", O_WRONLY | O_CREAT | O_EXCL |
+			O_CLOEXEC, 0600);
+
+	(void)b;
+	if (fd < 0 || write(fd, "new\n", 4) != 4)
+		return -1;
+	close(fd);
+	return renameat(dir, "replacement", dir, a);
 }

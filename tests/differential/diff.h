@@ -99,6 +99,26 @@ void diff_xattrs(const char *path);                      /* names and values */
  * groups); compare what it returns (-1 + errno on failure). */
 void diff_as_user(uid_t uid, gid_t gid, long (*fn)(struct side *s, void *arg),
 		  void *arg, const char *what);
+/* Same, with these supplementary groups. */
+void diff_as_user_groups(uid_t uid, gid_t gid, const gid_t *groups,
+			 size_t ngroups,
+			 long (*fn)(struct side *s, void *arg), void *arg,
+			 const char *what);
+/* A diff_as_user fn: open arg (a path) for writing and write one byte. */
+long diff_write_byte(struct side *s, void *arg);
+
+/* Fork; child(out, arg) writes len bytes to out and _exits; they are read
+ * into res (the test fails on fewer).  Returns the child's wait status. */
+int diff_in_child(void (*child)(int out, void *arg), void *arg, void *res,
+		  size_t len, const char *what);
+
+/* Do fn(dir, a, b) "on the host": natively on one side, in the shared
+ * directory (not through the mount) on the other; it must return 0. */
+void diff_on_host(int (*fn)(int dir, const char *a, const char *b),
+		  const char *a, const char *b);
+/* diff_on_host fns: unlink a; replace a by a new file (rename over it). */
+int diff_host_unlink(int dir, const char *a, const char *b);
+int diff_host_replace(int dir, const char *a, const char *b);
 
 /* Fill buf with a reproducible pattern. */
 void diff_pattern(void *buf, size_t len, uint32_t seed);

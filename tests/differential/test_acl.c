@@ -11,6 +11,8 @@
  */
 #include <criterion/criterion.h>
 #include <fcntl.h>
+#include <linux/posix_acl.h>
+#include <linux/posix_acl_xattr.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -23,12 +25,6 @@
 
 /* <linux/posix_acl_xattr.h>: version 2, then {tag, perm, id} entries
  * sorted by tag, then id; little endian. */
-#define ACL_USER_OBJ  0x01
-#define ACL_USER      0x02
-#define ACL_GROUP_OBJ 0x04
-#define ACL_GROUP     0x08
-#define ACL_MASK      0x10
-#define ACL_OTHER     0x20
 #define NOID 0xffffffffu
 
 struct acl_ent {
@@ -41,39 +37,40 @@ struct acl_blob {
 	struct acl_ent e[8];
 };
 
-static size_t acl_make(struct acl_blob *b, const struct acl_ent *e,
-		       unsigned int n)
-{
-	b->version = 2;
-	memcpy(b->e, e, n * sizeof(*e));
-	return sizeof(b->version) + n * sizeof(*e);
-}
-
 #define UID_A 1001u   /* named in the ACLs */
 #define UID_B 1002u   /* named nowhere */
 
 /* u::rw-, u:UID_A:r--, g::---, m::r--, o::--- */
-static size_t acl_reader_a(struct acl_blob *b)
-{
-	const struct acl_ent e[] = {
-		{ ACL_USER_OBJ, 6, NOID }, { ACL_USER, 4, UID_A },
-		{ ACL_GROUP_OBJ, 0, NOID }, { ACL_MASK, 4, NOID },
-		{ ACL_OTHER, 0, NOID },
-	};
-
-	return acl_make(b, e, 5);
-}
+static const struct acl_ent reader_a[] = {
+	{ ACL_USER_OBJ, 6, NOID }, { ACL_USER, 4, UID_A },
+	{ ACL_GROUP_OBJ, 0, NOID }, { ACL_MASK, 4, NOID },
+	{ ACL_OTHER, 0, NOID },
+};
 
 /* Default: u::rwx, u:UID_A:rwx, g::r-x, m::rwx, o::--- */
+static const struct acl_ent default_a[] = {
+	{ ACL_USER_OBJ, 7, NOID }, { ACL_USER, 7, UID_A },
+	{ ACL_GROUP_OBJ, 5, NOID }, { ACL_MASK, 7, NOID },
+	{ ACL_OTHER, 0, NOID },
+};
+
+/* The xattr value of n entries e in b; returns its length. */
+static size_t acl_make(struct acl_blob *b, const struct acl_ent *e,
+		       unsigned int n)
+{
+	b->version = POSIX_ACL_XATTR_VERSION;
+	memcpy(b->e, e, n * sizeof(*e));
+	return sizeof(b->version) + n * sizeof(*e);
+}
+
+static size_t acl_reader_a(struct acl_blob *b)
+{
+	return acl_make(b, reader_a, sizeof(reader_a) / sizeof(reader_a[0]));
+}
+
 static size_t acl_default_a(struct acl_blob *b)
 {
-	const struct acl_ent e[] = {
-		{ ACL_USER_OBJ, 7, NOID }, { ACL_USER, 7, UID_A },
-		{ ACL_GROUP_OBJ, 5, NOID }, { ACL_MASK, 7, NOID },
-		{ ACL_OTHER, 0, NOID },
-	};
-
-	return acl_make(b, e, 5);
+	return acl_make(b, default_a, sizeof(default_a) / sizeof(default_a[0]));
 }
 
 static void setup_acl(void)
@@ -130,18 +127,6 @@ static long read_one(struct side *s, void *arg)
 	return r;
 }
 
-static long write_one(struct side *s, void *arg)
-{
-	int fd = openat(s->dir, arg, O_WRONLY | O_CLOEXEC);
-	long r;
-
-	if (fd < 0)
-		return -1;
-	r = write(fd, "y", 1);
-	close(fd);
-	return r;
-}
-
 Test(acl, named_user_entry_is_enforced_through_the_mount)
 {
 	struct acl_blob b;
@@ -154,7 +139,7 @@ Test(acl, named_user_entry_is_enforced_through_the_mount)
 	diff_close(0);
 	BOTH(set_acl(S, "secret", "system.posix_acl_access", &b, len));
 	diff_as_user(UID_A, UID_A, read_one, "secret", "UID_A reads");
-	diff_as_user(UID_A, UID_A, write_one, "secret", "UID_A writes");
+	diff_as_user(UID_A, UID_A, diff_write_byte, "secret", "UID_A writes");
 	diff_as_user(UID_B, UID_B, read_one, "secret", "UID_B reads");
 }
 
@@ -196,24 +181,33 @@ static long create_in(struct side *s, void *arg)
 	return 0;
 }
 
+/* Under umask mask, create a file (0666), a directory (0777) and a fifo
+ * (0666) on both sides; compare their stat. */
+static void create_three(mode_t mask, const char *file, const char *dir,
+			 const char *fifo)
+{
+	mode_t old = umask(mask);
+
+	OPEN(0, openat(S->dir, file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+		       0666));
+	diff_close(0);
+	BOTH(mkdirat(S->dir, dir, 0777));
+	BOTH(mknodat(S->dir, fifo, S_IFIFO | 0666, 0));
+	umask(old);
+	diff_stat(file, AT_SYMLINK_NOFOLLOW);
+	diff_stat(dir, AT_SYMLINK_NOFOLLOW);
+	diff_stat(fifo, AT_SYMLINK_NOFOLLOW);
+}
+
 Test(acl, default_acl_is_inherited_and_umask_not_applied)
 {
 	struct acl_blob b;
 	size_t len = acl_default_a(&b);
-	mode_t old;
 
 	BOTH(mkdirat(S->dir, "d", 0755));
 	BOTH(set_acl(S, "d", "system.posix_acl_default", &b, len));
-	old = umask(077);	/* would leave 0600 without the default ACL */
-	OPEN(0, openat(S->dir, "d/f", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-		       0666));
-	diff_close(0);
-	BOTH(mkdirat(S->dir, "d/sub", 0777));
-	BOTH(mknodat(S->dir, "d/fifo", S_IFIFO | 0666, 0));
-	umask(old);
-	diff_stat("d/f", AT_SYMLINK_NOFOLLOW);
-	diff_stat("d/sub", AT_SYMLINK_NOFOLLOW);
-	diff_stat("d/fifo", AT_SYMLINK_NOFOLLOW);
+	/* umask 077 would leave 0600 without the default ACL. */
+	create_three(077, "d/f", "d/sub", "d/fifo");
 	diff_xattrs("d/f");
 	diff_xattrs("d/sub");
 	/* The inherited entry works for UID_A in the new directory. */
@@ -223,17 +217,7 @@ Test(acl, default_acl_is_inherited_and_umask_not_applied)
 
 Test(acl, umask_is_applied_without_a_default_acl)
 {
-	mode_t old = umask(027);
-
-	OPEN(0, openat(S->dir, "plain", O_WRONLY | O_CREAT | O_EXCL |
-		       O_CLOEXEC, 0666));
-	diff_close(0);
-	BOTH(mkdirat(S->dir, "pdir", 0777));
-	BOTH(mknodat(S->dir, "pfifo", S_IFIFO | 0666, 0));
-	umask(old);
-	diff_stat("plain", AT_SYMLINK_NOFOLLOW);
-	diff_stat("pdir", AT_SYMLINK_NOFOLLOW);
-	diff_stat("pfifo", AT_SYMLINK_NOFOLLOW);
+	create_three(027, "plain", "pdir", "pfifo");
 	/* Not only equal: what umask 027 gives. */
 	struct stat st;
 

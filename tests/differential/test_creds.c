@@ -9,11 +9,9 @@
  */
 #include <criterion/criterion.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "diff.h"
@@ -116,66 +114,6 @@ Test(creds, root_creates_for_itself_in_a_setgid_dir)
 	diff_tree();
 }
 
-/* Like diff_as_user, with supplementary groups. */
-static void run_as(uid_t uid, gid_t gid, const gid_t *groups, size_t ngroups,
-		   long (*fn)(struct side *s, void *arg), void *arg,
-		   const char *what, long res[4])
-{
-	int pipefd[2], status;
-	pid_t pid;
-
-	cr_assert_eq(pipe(pipefd), 0);
-	pid = fork();
-	cr_assert_geq(pid, 0);
-	if (pid == 0) {
-		close(pipefd[0]);
-		if (setgroups(ngroups, groups) < 0 ||
-		    setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0)
-			_exit(1);
-		for (int i = 0; i < 2; i++) {
-			errno = 0;
-			res[2 * i] = fn(&D.s[i], arg);
-			res[2 * i + 1] = res[2 * i] < 0 ? errno : 0;
-		}
-		if (write(pipefd[1], res, 4 * sizeof(long)) != 4 * sizeof(long))
-			_exit(1);
-		_exit(0);
-	}
-	close(pipefd[1]);
-	cr_assert_eq(read(pipefd[0], res, 4 * sizeof(long)),
-		     (ssize_t)(4 * sizeof(long)),
-		     "%s: the child failed", what);
-	close(pipefd[0]);
-	waitpid(pid, &status, 0);
-}
-
-static void as_user_groups(uid_t uid, gid_t gid, const gid_t *groups,
-			   size_t ngroups,
-			   long (*fn)(struct side *s, void *arg), void *arg,
-			   const char *what)
-{
-	long res[4];
-
-	run_as(uid, gid, groups, ngroups, fn, arg, what, res);
-
-	long r[2] = { res[0], res[2] };
-	int e[2] = { (int)res[1], (int)res[3] };
-
-	diff_cmp(what, __FILE__, __LINE__, r, e, false);
-}
-
-static long write_file(struct side *s, void *arg)
-{
-	int fd = openat(s->dir, arg, O_WRONLY | O_CLOEXEC);
-	long r;
-
-	if (fd < 0)
-		return -1;
-	r = write(fd, "x", 1);
-	close(fd);
-	return r;
-}
-
 Test(creds, supplementary_group_grants_reading_and_writing)
 {
 	static const gid_t groups[] = { 3000 };
@@ -184,10 +122,10 @@ Test(creds, supplementary_group_grants_reading_and_writing)
 	BOTH(close(openat(S->dir, "grp/f", O_WRONLY | O_CREAT | O_CLOEXEC,
 			  0660)));
 	BOTH(fchownat(S->dir, "grp/f", 0, 3000, 0));
-	as_user_groups(1000, 1000, groups, 1, write_file, "grp/f",
-		       "write through a supplementary group");
-	as_user_groups(1000, 1000, NULL, 0, write_file, "grp/f",
-		       "write without the group");
+	diff_as_user_groups(1000, 1000, groups, 1, diff_write_byte, "grp/f",
+			    "write through a supplementary group");
+	diff_as_user_groups(1000, 1000, NULL, 0, diff_write_byte, "grp/f",
+			    "write without the group");
 	diff_tree();
 }
 
@@ -202,24 +140,36 @@ Test(creds, supplementary_group_grants_creating)
 	static const gid_t groups[] = { 3000 };
 	static const gid_t several[] = { 2000, 3000, 4000 };
 
+	/* In order: the group is lent for the request only, so the last
+	 * one, without it, is refused again. */
+	static const struct {
+		const gid_t *groups;
+		size_t ngroups;
+		long (*fn)(struct side *s, void *arg);
+		const char *path, *what;
+	} steps[] = {
+		{ groups, 1, create_0640, "grp/new",
+		  "create through a supplementary group" },
+		{ groups, 1, mkdir_stat, "grp/dir",
+		  "mkdir through a supplementary group" },
+		{ groups, 1, mknod_fifo, "grp/fifo",
+		  "mkfifo through a supplementary group" },
+		{ groups, 1, symlink_stat, "grp/sl",
+		  "symlink through a supplementary group" },
+		{ several, 3, create_0640, "grp/new2",
+		  "create with several supplementary groups" },
+		{ NULL, 0, create_0640, "grp/denied",
+		  "create without the group" },
+		{ several + 2, 1, create_0640, "grp/other",
+		  "create with another group" },
+		{ NULL, 0, mkdir_stat, "grp/denied2",
+		  "mkdir without the group, after" },
+	};
+
 	group_dir("grp", 0770);
-	as_user_groups(1000, 1000, groups, 1, create_0640, "grp/new",
-		       "create through a supplementary group");
-	as_user_groups(1000, 1000, groups, 1, mkdir_stat, "grp/dir",
-		       "mkdir through a supplementary group");
-	as_user_groups(1000, 1000, groups, 1, mknod_fifo, "grp/fifo",
-		       "mkfifo through a supplementary group");
-	as_user_groups(1000, 1000, groups, 1, symlink_stat, "grp/sl",
-		       "symlink through a supplementary group");
-	as_user_groups(1000, 1000, several, 3, create_0640, "grp/new2",
-		       "create with several supplementary groups");
-	as_user_groups(1000, 1000, NULL, 0, create_0640, "grp/denied",
-		       "create without the group");
-	as_user_groups(1000, 1000, several + 2, 1, create_0640, "grp/other",
-		       "create with another group");
-	/* The group is lent for the request only: the next one, without
-	 * it, is refused again. */
-	as_user_groups(1000, 1000, NULL, 0, mkdir_stat, "grp/denied2",
-		       "mkdir without the group, after");
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
+		diff_as_user_groups(1000, 1000, steps[i].groups,
+				    steps[i].ngroups, steps[i].fn,
+				    (void *)steps[i].path, steps[i].what);
 	diff_tree();
 }

@@ -49,18 +49,6 @@ static long symlink_as_caller(struct side *s, void *arg)
 	return symlinkat("target", s->dir, arg);
 }
 
-static long write_as_caller(struct side *s, void *arg)
-{
-	int fd = openat(s->dir, arg, O_WRONLY | O_CLOEXEC);
-	long r;
-
-	if (fd < 0)
-		return -1;
-	r = write(fd, "x", 1);
-	close(fd);
-	return r;
-}
-
 static long chmod_as_caller(struct side *s, void *arg)
 {
 	return fchmodat(s->dir, arg, 0600, 0);
@@ -89,8 +77,8 @@ Test(semantics, non_root_caller_owns_what_it_creates)
 
 Test(semantics, non_root_caller_permissions)
 {
-	diff_as_user(1000, 1000, write_as_caller, "a", "write root's file");
-	diff_as_user(1000, 1000, write_as_caller, "other", "write own file");
+	diff_as_user(1000, 1000, diff_write_byte, "a", "write root's file");
+	diff_as_user(1000, 1000, diff_write_byte, "other", "write own file");
 	diff_as_user(1000, 1000, chmod_as_caller, "a", "chmod root's file");
 	diff_as_user(1000, 1000, chmod_as_caller, "other", "chmod own file");
 	diff_as_user(1000, 1000, access_as_caller, "ro", "access W_OK");
@@ -105,7 +93,7 @@ Test(semantics, non_root_caller_permissions)
 Test(semantics, write_and_chown_clear_setuid)
 {
 	diff_stat("suid", 0);
-	diff_as_user(1000, 1000, write_as_caller, "suid", "write setuid file");
+	diff_as_user(1000, 1000, diff_write_byte, "suid", "write setuid file");
 	diff_stat("suid", 0);
 	BOTH(fchmodat(S->dir, "suid", 06775, 0));
 	OPEN(0, openat(S->dir, "suid", O_WRONLY));
@@ -176,7 +164,7 @@ static long chown_as_caller(struct side *s, void *arg)
 Test(killpriv, unprivileged_write_truncate_open_chown)
 {
 	long (*const steps[])(struct side *, void *) = {
-		write_as_caller, truncate_as_caller, open_trunc_as_caller,
+		diff_write_byte, truncate_as_caller, open_trunc_as_caller,
 		creat_trunc_as_caller,
 	};
 
@@ -188,7 +176,7 @@ Test(killpriv, unprivileged_write_truncate_open_chown)
 	}
 	/* setgid without group-exec is not an "executable" setgid: kept. */
 	BOTH(fchmodat(S->dir, "suid", 02664, 0));
-	diff_as_user(1000, 1000, write_as_caller, "suid", "write 02664");
+	diff_as_user(1000, 1000, diff_write_byte, "suid", "write 02664");
 	diff_stat("suid", 0);
 	/* chown by the owner: uid 1000 owns "other". */
 	BOTH(fchmodat(S->dir, "other", 06755, 0));
@@ -467,25 +455,7 @@ Test(xattrmap, host_side_names_and_refusals)
 
 /* ---- stale handles: the host changes files the guest holds -------------- */
 
-/* Do it "on the host": natively on one side, in the shared directory (not
- * through the mount) on the other.  cache=never: no stale guest cache. */
-static void on_host(int (*fn)(int dir, const char *a, const char *b),
-		    const char *a, const char *b)
-{
-	int dir = open(D.shared, O_PATH | O_DIRECTORY | O_CLOEXEC);
-
-	cr_assert_geq(dir, 0);
-	cr_assert_eq(fn(D.s[0].dir, a, b), 0, "native %s: %s", a,
-		     strerror(errno));
-	cr_assert_eq(fn(dir, a, b), 0, "shared %s: %s", a, strerror(errno));
-	close(dir);
-}
-
-static int host_unlink(int dir, const char *a, const char *b)
-{
-	(void)b;
-	return unlinkat(dir, a, 0);
-}
+/* Host-side changes (diff_on_host); cache=never: no stale guest cache. */
 
 static int host_rmdir(int dir, const char *a, const char *b)
 {
@@ -498,22 +468,10 @@ static int host_rename(int dir, const char *a, const char *b)
 	return renameat(dir, a, dir, b);
 }
 
-static int host_replace(int dir, const char *a, const char *b)
-{
-	int fd = openat(dir, "replacement", O_WRONLY | O_CREAT | O_EXCL |
-			O_CLOEXEC, 0600);
-
-	(void)b;
-	if (fd < 0 || write(fd, "new\n", 4) != 4)
-		return -1;
-	close(fd);
-	return renameat(dir, "replacement", dir, a);
-}
-
 Test(semantics, host_unlinks_an_open_file)
 {
 	OPEN(0, openat(S->dir, "d/x", O_RDWR | O_CLOEXEC));
-	on_host(host_unlink, "d/x", NULL);
+	diff_on_host(diff_host_unlink, "d/x", NULL);
 	diff_pread(0, 0, 100);          /* still readable, like a local fs */
 	BOTH(pwrite(S->fd[0], "bye", 3, 0));
 	diff_fstat(0);                  /* nlink 0 */
@@ -527,12 +485,12 @@ Test(semantics, host_unlinks_an_open_file)
 Test(semantics, host_replaces_an_open_file)
 {
 	OPEN(0, openat(S->dir, "a", O_RDONLY | O_CLOEXEC));
-	on_host(host_replace, "a", NULL);
+	diff_on_host(diff_host_replace, "a", NULL);
 	diff_pread(0, 0, 10000);        /* the old contents */
 	diff_read_file("a");            /* the name: the new file */
 	diff_stat("a", 0);
 	diff_fstat(0);
-	on_host(host_rename, "a", "moved");
+	diff_on_host(host_rename, "a", "moved");
 	diff_pread(0, 0, 64);
 	diff_stat("a", 0);
 	diff_read_file("moved");
@@ -542,7 +500,7 @@ Test(semantics, host_replaces_an_open_file)
 Test(semantics, host_removes_an_open_directory)
 {
 	OPEN(0, openat(S->dir, "d/e", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-	on_host(host_rmdir, "d/e", NULL);
+	diff_on_host(host_rmdir, "d/e", NULL);
 	BOTH(openat(S->fd[0], "child", O_RDWR | O_CREAT | O_CLOEXEC, 0644));
 	BOTH(mkdirat(S->fd[0], "sub", 0755));
 	BOTH(faccessat(S->fd[0], "child", F_OK, 0));

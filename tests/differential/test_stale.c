@@ -33,44 +33,12 @@ static void setup_fh(void)
 TestSuite(stale, .init = diff_setup, .fini = diff_teardown, .timeout = 60);
 TestSuite(stale_fh, .init = setup_fh, .fini = diff_teardown, .timeout = 60);
 
-/* Do it "on the host": natively on one side, in the shared directory (not
- * through the mount) on the other. */
-static void on_host(int (*fn)(int dir, const char *a, const char *b),
-		    const char *a, const char *b)
-{
-	int dir = open(D.shared, O_PATH | O_DIRECTORY | O_CLOEXEC);
-
-	cr_assert_geq(dir, 0);
-	cr_assert_eq(fn(D.s[0].dir, a, b), 0, "native %s: %s", a,
-		     strerror(errno));
-	cr_assert_eq(fn(dir, a, b), 0, "shared %s: %s", a, strerror(errno));
-	close(dir);
-}
-
-static int host_unlink(int dir, const char *a, const char *b)
-{
-	(void)b;
-	return unlinkat(dir, a, 0);
-}
-
-static int host_replace(int dir, const char *a, const char *b)
-{
-	int fd = openat(dir, "replacement", O_WRONLY | O_CREAT | O_EXCL |
-			O_CLOEXEC, 0600);
-
-	(void)b;
-	if (fd < 0 || write(fd, "new\n", 4) != 4)
-		return -1;
-	close(fd);
-	return renameat(dir, "replacement", dir, a);
-}
-
 static void unlinked_open_file(void)
 {
 	OPEN(0, openat(S->dir, "d/x", O_RDWR | O_CLOEXEC));
 	OPEN(1, openat(S->dir, "a", O_RDONLY | O_CLOEXEC));
-	on_host(host_unlink, "d/x", NULL);
-	on_host(host_unlink, "a", NULL);
+	diff_on_host(diff_host_unlink, "d/x", NULL);
+	diff_on_host(diff_host_unlink, "a", NULL);
 	diff_pread(0, 0, 100);          /* the host inode lives on */
 	diff_pread(1, 0, 20000);
 	BOTH(pwrite(S->fd[0], "bye", 3, 0));
@@ -90,7 +58,7 @@ static void replaced_open_file(void)
 {
 	OPEN(0, openat(S->dir, "a", O_RDONLY | O_CLOEXEC));
 	diff_stat("a", 0);              /* the guest knows the old inode */
-	on_host(host_replace, "a", NULL);
+	diff_on_host(diff_host_replace, "a", NULL);
 	diff_pread(0, 0, 10000);        /* the old contents */
 	diff_fstat(0);
 	diff_stat("a", 0);              /* a new lookup: the new file */
@@ -118,12 +86,13 @@ static const char *const cwd_what[CWD_RESULTS] = {
 
 /* In a child (cwd is per process): chdir into d/e of each side, remove it
  * on the host, then try to create things there. */
-static void cwd_child(int out)
+static void cwd_child(int out, void *arg)
 {
 	struct cwd_results res;
 	char path[4200];
 	int shared = open(D.shared, O_PATH | O_DIRECTORY | O_CLOEXEC);
 
+	(void)arg;
 	memset(&res, 0, sizeof(res));
 	for (int i = 0; i < 2; i++) {
 		struct stat st;
@@ -163,22 +132,10 @@ static void cwd_child(int out)
 static void removed_cwd(bool handles)
 {
 	struct cwd_results res;
-	int pipefd[2], status;
-	pid_t pid;
+	int status;
 
-	cr_assert_eq(pipe(pipefd), 0);
-	pid = fork();
-	cr_assert_geq(pid, 0);
-	if (pid == 0) {
-		close(pipefd[0]);
-		cwd_child(pipefd[1]);
-	}
-	close(pipefd[1]);
-	/* Bounded: criterion's suite timeout ends a hung child's test. */
-	cr_assert_eq(read(pipefd[0], &res, sizeof(res)), (ssize_t)sizeof(res),
-		     "the child failed");
-	close(pipefd[0]);
-	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	status = diff_in_child(cwd_child, NULL, &res, sizeof(res),
+			       "removed cwd");
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 		  "child status 0x%x", status);
 	for (int k = 0; k < CWD_RESULTS; k++) {
@@ -218,7 +175,7 @@ static void replaced_dir(void)
 
 	OPEN(0, openat(S->dir, "d/e", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
 	diff_stat("d/e", 0);
-	on_host(host_swap_dir, "d/e", NULL);
+	diff_on_host(host_swap_dir, "d/e", NULL);
 	BOTH_SIGN(openat(S->fd[0], "x", O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
 	BOTH(syscall(SYS_getdents64, S->fd[0], buf, sizeof(buf)));
 	diff_stat("d/e", 0);

@@ -15,6 +15,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/posix_acl.h>
+#include <linux/posix_acl_xattr.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -241,15 +243,6 @@ static int cmd_setxattr(const char *file, const char *name, const char *value)
 
 /* ---- POSIX ACLs (the kernel's xattr format, no libacl in the guest) ---- */
 
-#define ACL_EA_VERSION	2
-#define ACL_USER_OBJ	0x01
-#define ACL_USER	0x02
-#define ACL_GROUP_OBJ	0x04
-#define ACL_GROUP	0x08
-#define ACL_MASK	0x10
-#define ACL_OTHER	0x20
-#define ACL_UNDEFINED_ID ((uint32_t)-1)
-
 struct acl_entry {
 	uint16_t tag;
 	uint16_t perm;
@@ -272,7 +265,7 @@ static size_t acl_build(struct acl_blob *b, unsigned int user_obj, unsigned int 
 		{ ACL_OTHER, other, ACL_UNDEFINED_ID },
 	};
 
-	b->version = ACL_EA_VERSION;
+	b->version = POSIX_ACL_XATTR_VERSION;
 	memcpy(b->e, e, sizeof(e));
 	return sizeof(b->version) + sizeof(e);
 }
@@ -283,7 +276,7 @@ static int acl_text(const char *buf, ssize_t n, char *out, size_t outsz)
 	const struct acl_blob *b = (const void *)buf;
 	size_t count, i, len = 0;
 
-	if (n < 4 || (n - 4) % 8 || b->version != ACL_EA_VERSION)
+	if (n < 4 || (n - 4) % 8 || b->version != POSIX_ACL_XATTR_VERSION)
 		return -1;
 	count = (n - 4) / 8;
 	out[0] = '\0';
@@ -575,9 +568,66 @@ static int readable_within(int fd, int ms)
 	return poll(&p, 1, ms) > 0;
 }
 
+/*
+ * The blocking-lock protocol between a parent holding a lock and a child
+ * asking for a conflicting one: the child writes 'b' just before it blocks,
+ * then 'L' once it has the lock (and waits for the parent's go), or 'D' and
+ * exit 3 when the back-end refuses blocking locks (a difference, not a bug).
+ */
+
+/* In the child, its blocking lock call returned r: report, tell the
+ * parent, and exit with the child's verdict. */
+static void child_lock_returned(int r, int to_parent, int from_parent, const char *what,
+				const char *refused, const char *granted)
+{
+	if (r < 0 && errno == EOPNOTSUPP) {
+		diff("%s: %s (%s)", what, strerror(errno), refused);
+		fflush(stdout);
+		write_byte(to_parent, 'D');
+		_exit(3);
+	}
+	expect_ok(r, granted);
+	fflush(stdout);
+	write_byte(to_parent, 'L');	/* have the lock */
+	read_byte(from_parent, "child");	/* parent checked it */
+	_exit(failed);
+}
+
+/* In the parent: 0 when the child is (about to be) blocked and does not
+ * get the lock while ours is held.  Only a bug (or 'D') makes it return
+ * early; a slow child just passes. */
+static int child_stays_blocked(int from_child, const char *early)
+{
+	if (read_byte(from_child, "parent (child ready)") != 'b')
+		return -1;
+	if (readable_within(from_child, 300)) {
+		if (read_byte(from_child, "parent (early)") != 'D')
+			fail("%s", early);
+		return -1;
+	}
+	return 0;
+}
+
+/* Reap the child: 0 when it exited 0; exit 3 ('D') counts as a difference,
+ * anything else as a failure. */
+static int lock_child_done(pid_t pid)
+{
+	int st, r;
+
+	if (waitpid(pid, &st, 0) < 0)
+		r = -1;
+	else
+		r = WIFEXITED(st) ? WEXITSTATUS(st) : 100 + WTERMSIG(st);
+	if (r == 3)
+		differs = 1;
+	else if (r != 0)
+		fail("child: status %d%s", r, r == 100 + SIGALRM ? " (timed out)" : "");
+	return r;
+}
+
 static int cmd_posix_lock(const char *file)
 {
-	int to_child[2], to_parent[2], fd, r, st;
+	int to_child[2], to_parent[2], fd, r;
 	pid_t pid;
 
 	fd = open(file, O_RDWR | O_CREAT, 0644);
@@ -613,31 +663,16 @@ static int cmd_posix_lock(const char *file)
 		fflush(stdout);
 		write_byte(to_parent[1], 'b');	/* about to block */
 		r = setlk(cfd, F_SETLKW, F_WRLCK, 0, 0);
-		if (r < 0 && errno == EOPNOTSUPP) {
-			diff("child F_SETLKW: %s (blocking locks not supported)", strerror(errno));
-			fflush(stdout);
-			write_byte(to_parent[1], 'D');
-			_exit(3);
-		}
-		expect_ok(r, "child F_SETLKW whole file: granted after the parent unlocked");
-		fflush(stdout);
-		write_byte(to_parent[1], 'L');	/* have the lock */
-		read_byte(to_child[0], "child");	/* parent checked it */
 		/* exit = close: the lock must go away with the process. */
-		_exit(failed);
+		child_lock_returned(r, to_parent[1], to_child[0], "child F_SETLKW",
+				    "blocking locks not supported",
+				    "child F_SETLKW whole file: granted after the parent unlocked");
 	}
 	close(to_child[0]);
 	close(to_parent[1]);
-	if (read_byte(to_parent[0], "parent (child ready)") != 'b')
+	if (child_stays_blocked(to_parent[0], "child's F_SETLKW returned while the "
+				"parent held a conflicting lock"))
 		goto out;
-	/* The child is (about to be) blocked in F_SETLKW: it must not get the
-	 * lock while ours is held.  Only a bug (or a back-end refusing blocking
-	 * locks: 'D') makes this fire; a slow child just passes. */
-	if (readable_within(to_parent[0], 300)) {
-		if (read_byte(to_parent[0], "parent (early)") != 'D')
-			fail("child's F_SETLKW returned while the parent held a conflicting lock");
-		goto out;
-	}
 	expect_ok(setlk(fd, F_SETLK, F_UNLCK, 100, 100), "parent unlocks");
 	if (read_byte(to_parent[0], "parent (child locked)") != 'L')
 		goto out;
@@ -647,15 +682,7 @@ static int cmd_posix_lock(const char *file)
 	write_byte(to_child[1], 'x');
 out:
 	close(to_child[1]);
-	if (waitpid(pid, &st, 0) < 0)
-		r = -1;
-	else
-		r = WIFEXITED(st) ? WEXITSTATUS(st) : 100 + WTERMSIG(st);
-	if (r == 3)
-		differs = 1;
-	else if (r != 0)
-		fail("child: status %d%s", r, r == 100 + SIGALRM ? " (timed out)" : "");
-	else
+	if (lock_child_done(pid) == 0)
 		expect_ok(setlk(fd, F_SETLK, F_WRLCK, 0, 0),
 			  "parent F_SETLK whole file after the child exited (its locks released)");
 	close(fd);
@@ -687,7 +714,7 @@ out:
 
 static int cmd_flock(const char *file)
 {
-	int to_parent[2], to_child[2], fd, fd2, st, r, c;
+	int to_parent[2], to_child[2], fd, fd2, r, c;
 	pid_t pid;
 
 	fd = open(file, O_RDWR | O_CREAT, 0644);
@@ -716,30 +743,16 @@ static int cmd_flock(const char *file)
 		fflush(stdout);
 		write_byte(to_parent[1], 'b');	/* about to block */
 		r = flock(cfd, LOCK_EX);
-		if (r < 0 && errno == EOPNOTSUPP) {
-			diff("child blocking LOCK_EX: %s (blocking flock not supported)",
-			     strerror(errno));
-			fflush(stdout);
-			write_byte(to_parent[1], 'D');
-			_exit(3);
-		}
-		expect_ok(r, "child blocking LOCK_EX: granted after the parent's LOCK_UN");
-		fflush(stdout);
-		write_byte(to_parent[1], 'L');
-		read_byte(to_child[0], "child");
 		/* exit = last close: the lock goes with it. */
-		_exit(failed);
+		child_lock_returned(r, to_parent[1], to_child[0], "child blocking LOCK_EX",
+				    "blocking flock not supported",
+				    "child blocking LOCK_EX: granted after the parent's LOCK_UN");
 	}
 	close(to_parent[1]);
 	close(to_child[0]);
-	if (read_byte(to_parent[0], "parent (child ready)") != 'b')
+	if (child_stays_blocked(to_parent[0], "child's blocking LOCK_EX returned while "
+				"the parent held LOCK_EX"))
 		goto out;
-	/* Only a bug (or 'D') makes the child's blocking LOCK_EX return now. */
-	if (readable_within(to_parent[0], 300)) {
-		if (read_byte(to_parent[0], "parent (early)") != 'D')
-			fail("child's blocking LOCK_EX returned while the parent held LOCK_EX");
-		goto out;
-	}
 	r = flock(fd, LOCK_UN);
 	if (r < 0 && errno == EOPNOTSUPP) {
 		/* A back-end may refuse LOCK_UN like any blocking request. */
@@ -758,15 +771,7 @@ static int cmd_flock(const char *file)
 	write_byte(to_child[1], 'x');
 out:
 	close(to_child[1]);
-	if (waitpid(pid, &st, 0) < 0)
-		r = -1;
-	else
-		r = WIFEXITED(st) ? WEXITSTATUS(st) : 100 + WTERMSIG(st);
-	if (r == 3)
-		differs = 1;
-	else if (r != 0)
-		fail("child: status %d%s", r, r == 100 + SIGALRM ? " (timed out)" : "");
-	else if (fd >= 0)
+	if (lock_child_done(pid) == 0 && fd >= 0)
 		expect_ok(flock(fd, LOCK_EX | LOCK_NB), "parent LOCK_EX after the child exited");
 	if (fd >= 0)
 		close(fd);

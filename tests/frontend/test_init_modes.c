@@ -220,6 +220,15 @@ Test(init_modes, writeback_only_when_asked)
 	fe_test_end();
 }
 
+/* A guest of this minor asking for flags is granted exactly want in flags2. */
+static void expect_flags2(uint32_t minor, uint64_t flags, uint32_t want)
+{
+	struct fuse_init_out o = init64(minor, flags);
+
+	cr_assert_eq(o.flags2, want, "7.%u: flags2 0x%x, want 0x%x", minor,
+		     o.flags2, want);
+}
+
 Test(init_modes, allow_mmap_to_a_7_39_guest_that_asks)
 {
 	struct fuse_init_out o;
@@ -233,38 +242,29 @@ Test(init_modes, allow_mmap_to_a_7_39_guest_that_asks)
 	/* Our protocol stays 7.38; the kernel honours the bit anyway. */
 	cr_assert_eq(o.minor, FUSE_KERNEL_MINOR_VERSION);
 	/* A newer guest also gets it. */
-	o = init64(41, FE_DIRECT_IO_ALLOW_MMAP);
-	cr_assert_eq(o.flags2, 1u << 4);
+	expect_flags2(41, FE_DIRECT_IO_ALLOW_MMAP, 1u << 4);
 	/* Not asked for: not given. */
-	o = init64(39, FUSE_ASYNC_READ);
-	cr_assert_eq(o.flags2, 0u);
+	expect_flags2(39, FUSE_ASYNC_READ, 0);
 	fe_test_end();
 }
 
 Test(init_modes, allow_mmap_not_to_a_7_38_guest)
 {
-	struct fuse_init_out o;
-
 	start("--cache=never", "--allow-mmap", NULL);
 	/* A 7.38 guest (Linux 6.1) cannot mean bit 36. */
-	o = init64(38, FUSE_ASYNC_READ | FE_DIRECT_IO_ALLOW_MMAP);
-	cr_assert_eq(o.flags2, 0u);
+	expect_flags2(38, FUSE_ASYNC_READ | FE_DIRECT_IO_ALLOW_MMAP, 0);
 	fe_test_end();
 }
 
 Test(init_modes, allow_mmap_only_where_files_are_direct_io)
 {
-	struct fuse_init_out o;
-
 	/* metadata: files are FOPEN_DIRECT_IO too. */
 	start("--cache=metadata", "--allow-mmap", NULL);
-	o = init64(39, FE_DIRECT_IO_ALLOW_MMAP);
-	cr_assert_eq(o.flags2, 1u << 4);
+	expect_flags2(39, FE_DIRECT_IO_ALLOW_MMAP, 1u << 4);
 	fe_test_fini();
 	/* auto: the page cache serves mmap already; nothing to allow. */
 	start("--cache=auto", "--allow-mmap", NULL);
-	o = init64(39, FE_DIRECT_IO_ALLOW_MMAP);
-	cr_assert_eq(o.flags2, 0u);
+	expect_flags2(39, FE_DIRECT_IO_ALLOW_MMAP, 0);
 	fe_test_end();
 }
 

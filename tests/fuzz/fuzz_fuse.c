@@ -22,6 +22,9 @@
  * reach; with bit 4 a nodeid below 16 names the n-th node an earlier
  * reply of this input returned (0: the root), and so does an fh below 16
  * at the start of the arguments of the opcodes that take one there.
+ * The session agrees to POSIX and flock locks, ACLs, security labels and
+ * the supplementary-group extension.  A SETLKW that parks on a conflict is
+ * cancelled as a stopping transport would (server_cancel) and must answer.
  * Every buffer is its own exact-size allocation, so that an access past a
  * request or reply buffer is an ASan report.  Every reply is checked:
  * length within the space given and equal to its header, error 0 or a
@@ -31,6 +34,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,7 +67,7 @@ struct fz_req {
 	struct server_req req;
 	uint32_t opcode;
 	size_t out_size;
-	bool done;
+	_Atomic bool done;          /* a parked SETLKW answers on its thread */
 	size_t len;
 	struct iovec out[2];
 	unsigned int out_cnt;
@@ -77,8 +81,14 @@ static void die(const char *what)
 
 static void setup(void)
 {
+	/* Locks, ACLs, labels and the group extension on: their parsers
+	 * and the SETLKW park/cancel path are guest-facing too. */
 	struct server_config sc = { .ops = &pt_ops, .max_write = 1 << 16,
-				    .readdirplus = true };
+				    .readdirplus = true, .posix_lock = true,
+				    .flock = true, .create_supp_group = true,
+				    .max_lock_waiters = 4,
+				    .posix_acl = SRV_NEGOTIATE_AUTO,
+				    .security_label = SRV_NEGOTIATE_AUTO };
 	struct pt_config pc = { .max_nodes = 256, .max_handles = 64,
 				.xattr = true };
 
@@ -171,12 +181,13 @@ static void req_done(struct server_req *sr, size_t len)
 	struct fuse_out_header oh;
 	size_t got = 0;
 
-	if (r->done)
+	if (atomic_load(&r->done))
 		abort();                /* done() twice */
-	r->done = true;
 	r->len = len;
-	if (len == 0)
+	if (len == 0) {
+		atomic_store(&r->done, true);
 		return;
+	}
 	if (len > r->out_size || len < sizeof(oh))
 		abort();
 	/* The header may straddle the two reply iovecs. */
@@ -193,6 +204,8 @@ static void req_done(struct server_req *sr, size_t len)
 		abort();
 	if (r->out_cnt == 1)
 		record(r, r->out[0].iov_base);
+	/* Last: the waiting fuzzer thread frees the buffers after this. */
+	atomic_store(&r->done, true);
 }
 
 static void run(struct fz_req *r, struct iovec *in, unsigned int in_cnt)
@@ -206,12 +219,20 @@ static void run(struct fz_req *r, struct iovec *in, unsigned int in_cnt)
 	r->req.done = req_done;
 	r->req.scratch = scratch;
 	r->req.scratch_cnt = 8;
-	r->done = false;
+	atomic_store(&r->done, false);
 	server_handle(F.srv, F.ring, &r->req);
-	while (!r->done && uring_inflight(F.ring) > 0)
+	while (!atomic_load(&r->done) && uring_inflight(F.ring) > 0)
 		uring_run(F.ring, true);
-	if (!r->done)
-		abort();                /* never answered */
+	if (!atomic_load(&r->done)) {
+		/* A SETLKW parked on a conflict (another owner's lock): what
+		 * a transport does when it stops the queue.  It must answer
+		 * (-EINTR) from its thread; anything else is a hang. */
+		server_cancel(F.srv, &r->req);
+		for (unsigned int i = 0; i < 5000 && !atomic_load(&r->done); i++)
+			usleep(1000);
+		if (!atomic_load(&r->done))
+			abort();        /* never answered */
+	}
 }
 
 static void do_init(void)
@@ -231,7 +252,11 @@ static void do_init(void)
 	m.i.minor = FUSE_KERNEL_MINOR_VERSION;
 	m.i.max_readahead = 1 << 16;
 	m.i.flags = FUSE_ASYNC_READ | FUSE_DO_READDIRPLUS | FUSE_EXPORT_SUPPORT |
-		    FUSE_BIG_WRITES | FUSE_MAX_PAGES | FUSE_INIT_EXT;
+		    FUSE_BIG_WRITES | FUSE_MAX_PAGES | FUSE_INIT_EXT |
+		    FUSE_POSIX_LOCKS | FUSE_FLOCK_LOCKS | FUSE_POSIX_ACL |
+		    FUSE_DONT_MASK | FUSE_SETXATTR_EXT;
+	/* FUSE_SECURITY_CTX (bit 32), FUSE_CREATE_SUPP_GROUP (bit 34). */
+	m.i.flags2 = 1u << 0 | 1u << 2;
 	r.out[0] = (struct iovec){ out, 4096 };
 	r.out_cnt = 1;
 	r.out_size = 4096;
@@ -247,6 +272,7 @@ static bool fh_first(uint32_t op)
 	case FUSE_RELEASEDIR: case FUSE_FLUSH: case FUSE_FSYNC:
 	case FUSE_FSYNCDIR: case FUSE_READDIR: case FUSE_READDIRPLUS:
 	case FUSE_LSEEK: case FUSE_FALLOCATE: case FUSE_COPY_FILE_RANGE:
+	case FUSE_GETLK: case FUSE_SETLK: case FUSE_SETLKW:
 		return true;
 	default:
 		return false;

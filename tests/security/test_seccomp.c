@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,7 +22,11 @@
 
 #include "seccomp/seccomp.h"
 
-enum probe { PROBE_INET, PROBE_EXECVE, PROBE_UNIX, PROBE_FILE };
+enum probe {
+	PROBE_INET, PROBE_EXECVE, PROBE_UNIX, PROBE_FILE,
+	PROBE_SIGNAL_OTHER,         /* tgkill of another process */
+	PROBE_SIGNAL_SELF,          /* tgkill of one's own thread */
+};
 
 /* In the child: returns the exit code (0 = the call succeeded, 1 = failed
  * with ENOSYS, 2 = failed otherwise). */
@@ -39,6 +44,13 @@ static int run_probe(enum probe p)
 		break;
 	case PROBE_UNIX:
 		fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		break;
+	case PROBE_SIGNAL_OTHER:
+		/* Signal 0 to the test process: only a permission check. */
+		fd = (int)syscall(SYS_tgkill, getppid(), getppid(), 0);
+		break;
+	case PROBE_SIGNAL_SELF:
+		fd = (int)syscall(SYS_tgkill, getpid(), gettid(), 0);
 		break;
 	default:
 		fd = openat(AT_FDCWD, "/proc/self/status", O_RDONLY | O_CLOEXEC);
@@ -95,6 +107,14 @@ Test(seccomp, kill_mode_allows_what_vfsd_needs)
 {
 	assert_exit(filtered_child(FILTER_KILL, PROBE_UNIX), 0, "socket(AF_UNIX)");
 	assert_exit(filtered_child(FILTER_KILL, PROBE_FILE), 0, "openat");
+}
+
+Test(seccomp, kill_mode_allows_signals_to_own_threads_only)
+{
+	assert_exit(filtered_child(FILTER_KILL, PROBE_SIGNAL_SELF), 0,
+		    "tgkill(self)");
+	assert_killed(filtered_child(FILTER_KILL, PROBE_SIGNAL_OTHER),
+		      "tgkill(another process)");
 }
 
 Test(seccomp, log_mode_lets_the_call_through)

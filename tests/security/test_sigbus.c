@@ -84,6 +84,28 @@ static void submit(struct fe_dev *d, struct fe_req *r)
 	cr_assert_eq(fe_kick(d, 1), 0);
 }
 
+/* req's data lies in truncated pages, which the kernel touches for the
+ * daemon: the request is answered with an error and the device serves on. */
+static void expect_efault_answered(struct fe_req *req, uint32_t opcode,
+				   uint64_t nodeid, const void *in,
+				   size_t inlen, const char *what)
+{
+	struct fe_req *done = NULL;
+	struct fuse_attr_out ao;
+	struct fe_reply rep;
+
+	cr_assert_eq(fe_req_prepare(fe_t.dev, req, opcode, nodeid, in, inlen),
+		     0);
+	submit(fe_t.dev, req);
+	cr_assert_eq(fe_reap(fe_t.dev, 1, &done, -1), 1, "no reply to a %s",
+		     what);
+	cr_assert_eq(done, req);
+	cr_assert_eq(fe_req_reply(req, &rep), 0, "malformed reply");
+	cr_assert_lt(rep.error, 0, "%s succeeded (%u bytes)", what, rep.len);
+	cr_assert_eq(fe_getattr(fe_t.dev, FUSE_ROOT_ID, &ao), 0,
+		     "the device stopped after a kernel-side EFAULT");
+}
+
 /* The daemon closes the connection: bounded wait (the timeout only decides
  * how long a broken daemon gets, not the result). */
 static void assert_disconnected(struct fe_dev *d)
@@ -139,14 +161,12 @@ static void assert_survived(void)
  */
 Test(sigbus, reply_into_truncated_memory)
 {
-	struct fe_req *read_req, *write_req, *getattr_req, *done = NULL;
+	struct fe_req *read_req, *write_req, *getattr_req;
 	struct fuse_entry_out e;
 	struct fuse_open_out o;
-	struct fuse_attr_out ao;
 	struct fuse_read_in ri = { .size = 65536 };
 	struct fuse_write_in wi = { .size = 65536 };
 	struct fuse_open_out wo;
-	struct fe_reply rep;
 	uint8_t *doomed_data, *doomed_out;
 	size_t mark;
 
@@ -178,30 +198,15 @@ Test(sigbus, reply_into_truncated_memory)
 	read_req->data_len = 65536;
 	read_req->data_out = true;
 	ri.fh = o.fh;
-	cr_assert_eq(fe_req_prepare(fe_t.dev, read_req, FUSE_READ, e.nodeid,
-				    &ri, sizeof(ri)), 0);
-	submit(fe_t.dev, read_req);
-	cr_assert_eq(fe_reap(fe_t.dev, 1, &done, -1), 1, "no reply to a READ into truncated memory");
-	cr_assert_eq(done, read_req);
-	cr_assert_eq(fe_req_reply(read_req, &rep), 0, "malformed reply");
-	cr_assert_lt(rep.error, 0,
-		     "READ into truncated memory succeeded (%u bytes)", rep.len);
-	cr_assert_eq(fe_getattr(fe_t.dev, FUSE_ROOT_ID, &ao), 0,
-		     "the device stopped after a kernel-side EFAULT");
+	expect_efault_answered(read_req, FUSE_READ, e.nodeid, &ri, sizeof(ri),
+			       "READ into truncated memory");
 
 	/* WRITE from truncated pages: the kernel reads them, EFAULT too. */
 	write_req->data = doomed_data;
 	write_req->data_len = 65536;
 	wi.fh = wo.fh;
-	cr_assert_eq(fe_req_prepare(fe_t.dev, write_req, FUSE_WRITE, e.nodeid,
-				    &wi, sizeof(wi)), 0);
-	submit(fe_t.dev, write_req);
-	cr_assert_eq(fe_reap(fe_t.dev, 1, &done, -1), 1, "no reply to a WRITE from truncated memory");
-	cr_assert_eq(done, write_req);
-	cr_assert_eq(fe_req_reply(write_req, &rep), 0, "malformed reply");
-	cr_assert_lt(rep.error, 0, "WRITE from truncated memory succeeded");
-	cr_assert_eq(fe_getattr(fe_t.dev, FUSE_ROOT_ID, &ao), 0,
-		     "the device stopped after a kernel-side EFAULT");
+	expect_efault_answered(write_req, FUSE_WRITE, e.nodeid, &wi, sizeof(wi),
+			       "WRITE from truncated memory");
 
 	/* Daemon side: the reply header goes into a truncated page. */
 	getattr_req->out = doomed_out;
