@@ -265,3 +265,12 @@ void bench_cleanup_files(const struct bench_opts *o)
 			unlinkat(dirfd(d), e->d_name, 0);
 	closedir(d);
 }
+
+int bench_pid(void)
+{
+	static int pid;
+
+	if (!pid)
+		pid = (int)getpid();
+	return pid;
+}

@@ -162,7 +162,7 @@ static int start_op(struct fbench *b, struct slot *s)
 				.mode = 0100644 } };
 		int n;
 
-		n = snprintf(s->name, sizeof(s->name), "meta-%d-%llu", getpid(),
+		n = snprintf(s->name, sizeof(s->name), "meta-%d-%llu", bench_pid(),
 			     (unsigned long long)b->meta_seq++);
 		memcpy(a.name, s->name, (size_t)n + 1);
 		s->stage = ST_CREATE;

@@ -73,7 +73,7 @@ static int64_t sync_op(struct nbench *n, enum bench_workload wl, uint32_t io)
 			   (off_t)next_offset(n, wl, io));
 		return r == (ssize_t)io ? r : r < 0 ? -errno : -EIO;
 	case WL_META:
-		snprintf(name, sizeof(name), "meta-%d-%llu", getpid(),
+		snprintf(name, sizeof(name), "meta-%d-%llu", bench_pid(),
 			 (unsigned long long)n->meta_seq++);
 		fd = openat(n->dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC,
 			    0644);

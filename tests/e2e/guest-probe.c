@@ -575,10 +575,34 @@ static int readable_within(int fd, int ms)
  * exit 3 when the back-end refuses blocking locks (a difference, not a bug).
  */
 
+/* Pipes both ways and the child: 0 in the child (its verdict reset), its
+ * pid in the parent, -1 after a FAIL line.  The child keeps to_parent[1]
+ * and to_child[0], the parent the other ends. */
+static pid_t fork_lock_child(int to_parent[2], int to_child[2])
+{
+	pid_t pid;
+
+	if (pipe(to_parent) || pipe(to_child))
+		return fail("pipe: %s", strerror(errno));
+	pid = fork();
+	if (pid < 0)
+		return fail("fork: %s", strerror(errno));
+	if (!pid) {
+		failed = differs = 0;	/* the child's own verdict */
+		close(to_parent[0]);
+		close(to_child[1]);
+		return 0;
+	}
+	close(to_parent[1]);
+	close(to_child[0]);
+	return pid;
+}
+
 /* In the child, its blocking lock call returned r: report, tell the
  * parent, and exit with the child's verdict. */
-static void child_lock_returned(int r, int to_parent, int from_parent, const char *what,
-				const char *refused, const char *granted)
+static _Noreturn void child_lock_returned(int r, int to_parent, int from_parent,
+					  const char *what, const char *refused,
+					  const char *granted)
 {
 	if (r < 0 && errno == EOPNOTSUPP) {
 		diff("%s: %s (%s)", what, strerror(errno), refused);
@@ -639,18 +663,13 @@ static int cmd_posix_lock(const char *file)
 		return finish();
 	/* Our own lock never conflicts with us. */
 	expect_unlocked(fd, F_GETLK, 0, 0, "parent F_GETLK sees no conflict with its own lock");
-	if (pipe(to_child) || pipe(to_parent))
-		return fail("pipe: %s", strerror(errno)), finish();
 
-	pid = fork();
+	pid = fork_lock_child(to_parent, to_child);
 	if (pid < 0)
-		return fail("fork: %s", strerror(errno)), finish();
+		return finish();
 	if (!pid) {
-		failed = differs = 0;	/* the child's own verdict */
 		int cfd = open(file, O_RDWR);
 
-		close(to_child[1]);
-		close(to_parent[0]);
 		if (cfd < 0) {
 			fail("child open: %s", strerror(errno));
 			_exit(1);
@@ -668,8 +687,6 @@ static int cmd_posix_lock(const char *file)
 				    "blocking locks not supported",
 				    "child F_SETLKW whole file: granted after the parent unlocked");
 	}
-	close(to_child[0]);
-	close(to_parent[1]);
 	if (child_stays_blocked(to_parent[0], "child's F_SETLKW returned while the "
 				"parent held a conflicting lock"))
 		goto out;
@@ -727,17 +744,12 @@ static int cmd_flock(const char *file)
 	expect_errno(flock(fd2, LOCK_SH | LOCK_NB), EWOULDBLOCK,
 		     "LOCK_SH|LOCK_NB on a second open file: would block");
 	close(fd2);
-	if (pipe(to_parent) || pipe(to_child))
-		return fail("pipe: %s", strerror(errno)), finish();
-	pid = fork();
+	pid = fork_lock_child(to_parent, to_child);
 	if (pid < 0)
-		return fail("fork: %s", strerror(errno)), finish();
+		return finish();
 	if (!pid) {
-		failed = differs = 0;	/* the child's own verdict */
 		int cfd = open(file, O_RDWR);
 
-		close(to_parent[0]);
-		close(to_child[1]);
 		expect_errno(flock(cfd, LOCK_EX | LOCK_NB), EWOULDBLOCK,
 			     "child LOCK_EX|LOCK_NB: would block");
 		fflush(stdout);
@@ -748,8 +760,6 @@ static int cmd_flock(const char *file)
 				    "blocking flock not supported",
 				    "child blocking LOCK_EX: granted after the parent's LOCK_UN");
 	}
-	close(to_parent[1]);
-	close(to_child[0]);
 	if (child_stays_blocked(to_parent[0], "child's blocking LOCK_EX returned while "
 				"the parent held LOCK_EX"))
 		goto out;
