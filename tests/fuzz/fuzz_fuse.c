@@ -79,6 +79,8 @@ static void die(const char *what)
 	abort();
 }
 
+static void remove_dir(void);
+
 static void setup(void)
 {
 	/* Locks, ACLs, labels and the group extension on: their parsers
@@ -96,6 +98,7 @@ static void setup(void)
 	snprintf(F.dir, sizeof(F.dir), "/tmp/vfsd-fuzz-XXXXXX");
 	if (!mkdtemp(F.dir))
 		die("mkdtemp");
+	atexit(remove_dir);
 	/* A bounded tmpfs nobody else sees (root only; else a plain dir). */
 	if (geteuid() == 0 && unshare(CLONE_NEWNS) == 0) {
 		if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
@@ -120,6 +123,15 @@ static int rm_one(const char *path, const struct stat *st, int flag,
 	if (ftw->level > 0)
 		remove(path);
 	return 0;
+}
+
+/* At exit (libFuzzer exits normally when its time is up): leave nothing
+ * in /tmp.  The tmpfs goes with the private mount namespace anyway. */
+static void remove_dir(void)
+{
+	nftw(F.dir, rm_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+	umount2(F.dir, MNT_DETACH);
+	rmdir(F.dir);
 }
 
 /* Back to an empty, root-owned 0777 directory: inputs do not depend on
