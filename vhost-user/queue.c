@@ -845,6 +845,12 @@ bool vu_queue_avail_pending(struct vu_queue *q)
 {
 	if (q->broken || !q->avail)
 		return false;
+	/* As in vu_queue_enable_notification(): a chain waiting for an IOTLB
+	 * translation is not new work.  Polling it would pop it again and
+	 * send the front-end one IOTLB miss per poll, until the back-end
+	 * channel's socket buffer is full and the worker blocks. */
+	if (q->iommu && __atomic_load_n(&q->miss_pending, __ATOMIC_ACQUIRE))
+		return false;
 	return q->shadow_avail_idx != q->last_avail_idx ||
 	       load16_acquire(&q->avail->idx) != q->last_avail_idx;
 }

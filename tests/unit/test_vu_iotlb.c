@@ -522,6 +522,9 @@ Test(vu_iotlb_queue, buffer_miss_waits_then_pops)
 	cr_assert_eq(perm, VU_ACCESS_RO);
 	cr_assert_not(vu_queue_enable_notification(q1()),
 		      "the worker sleeps instead of spinning on the miss");
+	cr_assert_not(vu_queue_avail_pending(q1()),
+		      "busy-polling does not pop it again (one miss per poll "
+		      "filled the back-end channel and hung the worker)");
 	cr_assert_not(kicked());
 
 	map_off(DATA_OFF, 0x1000, VU_ACCESS_RO);
