@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "activation.h"
+#include "handoff.h"
 #include "log.h"
 
 #define DEFAULT_THREADS 2
@@ -58,8 +59,7 @@ struct fd_slot {
 	struct iovec in_iov, out_iov;
 	void *in_mem, *out_mem;     /* allocations behind in_iov, out_iov */
 	struct iovec scratch[4];
-	struct fd_slot *xnext;      /* fd_worker.xdone, under xlock */
-	size_t xlen;
+	struct handoff_node handoff;  /* completed on another thread */
 };
 
 struct fusedev {
@@ -83,10 +83,8 @@ struct fd_worker {
 	bool fd_armed, stop_armed, stopping;
 	int err;
 	/* Requests completed on another thread (a blocking lock wait in the
-	 * engine): finished here, where the slots live (as vq_transport.c). */
-	pthread_mutex_t xlock;
-	struct fd_slot *xdone;
-	int xfd;
+	 * engine): finished here, where the slots live. */
+	struct handoff handoff;
 	struct uring_op xop;
 	uint64_t xbuf;
 };
@@ -95,18 +93,11 @@ static __thread struct fd_worker *this_worker;
 
 static void defer_done(struct fd_worker *w, struct fd_slot *s, size_t len)
 {
-	uint64_t one = 1;
+	int r = handoff_push(&w->handoff, &s->handoff, len);
 
-	/* Under the lock: once the worker sees the slot it may exit and
-	 * close xfd. */
-	pthread_mutex_lock(&w->xlock);
-	s->xlen = len;
-	s->xnext = w->xdone;
-	w->xdone = s;
-	if (write(w->xfd, &one, sizeof(one)) != sizeof(one))
+	if (r < 0)
 		log_ratelimited(LOG_LEVEL_ERROR, "/dev/fuse: cannot wake a worker: %s",
-				strerror(errno));
-	pthread_mutex_unlock(&w->xlock);
+				strerror(-r));
 }
 
 static void slot_done(struct server_req *req, size_t len)
@@ -159,21 +150,18 @@ static void xdone_ready(struct uring_op *op, int res)
 {
 	struct fd_worker *w = (struct fd_worker *)((char *)op -
 				offsetof(struct fd_worker, xop));
-	struct fd_slot *s;
+	struct handoff_node *n = handoff_take(&w->handoff);
 	int r;
 
 	(void)res;
-	pthread_mutex_lock(&w->xlock);
-	s = w->xdone;
-	w->xdone = NULL;
-	pthread_mutex_unlock(&w->xlock);
-	while (s) {
-		struct fd_slot *next = s->xnext;
+	while (n) {
+		struct handoff_node *next = n->next;
+		struct fd_slot *s = handoff_entry(n, struct fd_slot, handoff);
 
-		slot_done(&s->req, s->xlen);
-		s = next;
+		slot_done(&s->req, n->len);
+		n = next;
 	}
-	r = uring_read_eventfd(w->ring, &w->xop, w->xfd, &w->xbuf);
+	r = uring_read_eventfd(w->ring, &w->xop, w->handoff.fd, &w->xbuf);
 	if (r < 0)
 		log_error_errno(r, "/dev/fuse worker: cannot wait for completions");
 }
@@ -233,7 +221,7 @@ static void *worker_main(void *arg)
 	int r;
 
 	this_worker = w;
-	r = uring_read_eventfd(w->ring, &w->xop, w->xfd, &w->xbuf);
+	r = uring_read_eventfd(w->ring, &w->xop, w->handoff.fd, &w->xbuf);
 	if (r < 0)
 		goto fail;
 	while (read_requests(w)) {
@@ -281,10 +269,9 @@ static int worker_init(struct fd_worker *w, struct fusedev *d)
 	w->fd_op.complete = fd_ready;
 	w->stop_op.complete = stop_ready;
 	w->xop.complete = xdone_ready;
-	pthread_mutex_init(&w->xlock, NULL);
-	w->xfd = eventfd(0, EFD_CLOEXEC);
-	if (w->xfd < 0)
-		return -errno;
+	r = handoff_init(&w->handoff);
+	if (r < 0)
+		return r;
 	r = uring_new(&w->ring, RING_ENTRIES);
 	if (r < 0)
 		return r;
@@ -309,10 +296,10 @@ static int worker_init(struct fd_worker *w, struct fusedev *d)
 
 static void worker_fini(struct fd_worker *w)
 {
+	if (!w->d)
+		return;         /* never set up (an earlier worker failed) */
 	uring_free(w->ring);
-	if (w->xfd > 0)
-		close(w->xfd);
-	pthread_mutex_destroy(&w->xlock);
+	handoff_fini(&w->handoff);
 	for (unsigned int i = 0; i < SLOTS_PER_WORKER; i++) {
 		free(w->slots[i].in_mem);
 		free(w->slots[i].out_mem);

@@ -507,8 +507,9 @@ void server_handle(struct server *srv, struct uring *ring,
 	}
 	r.in_size = r.in.len;
 	/* Request extensions (security context, groups) follow the
-	 * arguments; they are only sent when negotiated, and we negotiate
-	 * none: leave them out of the argument area. */
+	 * arguments and are parsed on their own (take_supp_group(),
+	 * server_secctx.c), only where negotiated: leave them out of the
+	 * argument area. */
 	r.arg_len = r.in.len - sizeof(r.in) - ext;
 	r.ext_len = ext;
 

@@ -95,6 +95,16 @@ int srv_do_open(struct rq *r)
 	return ret;
 }
 
+/* A created file the guest will never hear of: give its handle and its
+ * node back, so nothing leaks. */
+static void undo_created(struct rq *r, const struct fs_entry *e, uint64_t fh)
+{
+	if (SRV_OPS(r)->release)
+		SRV_OPS(r)->release(SRV_FS(r), e->nodeid, fh);
+	if (e->nodeid && SRV_OPS(r)->forget)
+		SRV_OPS(r)->forget(SRV_FS(r), e->nodeid, 1);
+}
+
 /* The CREATE/TMPFILE reply; a reply that cannot be sent gives the node and
  * the handle back, so nothing leaks. */
 static int reply_created(struct rq *r, const struct fs_entry *e, uint64_t fh,
@@ -108,12 +118,8 @@ static int reply_created(struct rq *r, const struct fs_entry *e, uint64_t fh,
 	oout.fh = fh;
 	oout.open_flags = open_reply_flags(r, open_flags);
 	ret = srv_reply(r->req, &eout, sizeof(eout), &oout, sizeof(oout));
-	if (ret < 0) {
-		if (SRV_OPS(r)->release)
-			SRV_OPS(r)->release(SRV_FS(r), e->nodeid, fh);
-		if (e->nodeid && SRV_OPS(r)->forget)
-			SRV_OPS(r)->forget(SRV_FS(r), e->nodeid, 1);
-	}
+	if (ret < 0)
+		undo_created(r, e, fh);
 	return ret;
 }
 
@@ -145,10 +151,7 @@ int srv_do_create(struct rq *r)
 		return ret;
 	ret = open_kill_suidgid(r, e.nodeid, fh, in.flags, in.open_flags);
 	if (ret < 0) {
-		if (SRV_OPS(r)->release)
-			SRV_OPS(r)->release(SRV_FS(r), e.nodeid, fh);
-		if (e.nodeid && SRV_OPS(r)->forget)
-			SRV_OPS(r)->forget(SRV_FS(r), e.nodeid, 1);
+		undo_created(r, &e, fh);
 		return ret;
 	}
 	return reply_created(r, &e, fh, open_flags);

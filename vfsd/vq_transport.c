@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "activation.h"
+#include "handoff.h"
 #include "log.h"
 #include "vhost-user/vu.h"
 
@@ -71,8 +72,7 @@ struct slot {
 	struct slot *next_free;
 	struct iovec *iov;          /* chain iovecs, max_iov entries */
 	struct iovec *scratch;      /* engine scratch, max_iov entries */
-	struct slot *xnext;         /* worker.xdone, under worker.xlock */
-	size_t xlen;
+	struct handoff_node handoff;  /* completed on another thread */
 };
 
 /* A queue's helper threads and the requests shared with them. */
@@ -107,17 +107,17 @@ struct worker {
 	uint64_t kick_buf;
 	struct slot *batch[SLOTS_PER_QUEUE];
 	/* Requests completed on another thread (a blocking lock wait in the
-	 * engine): listed here, the worker woken through xfd, and finished
-	 * by the worker itself, the only thread that touches the ring. */
-	pthread_mutex_t xlock;
-	struct slot *xdone;
-	int xfd;
+	 * engine): handed back and finished by the worker itself, the only
+	 * thread that touches the ring.  Its eventfd also wakes the worker
+	 * for slots the helpers give back. */
+	struct handoff handoff;
 	struct uring_op xop;
 	uint64_t xbuf;
 	/* Helper threads (--thread-pool-size) push replies to the used ring
 	 * themselves: every push and the notification decision that follows
 	 * it are serialised by push_lock.  Their slots come back through
-	 * `returned` (lock-free); want_wake asks them to write xfd then. */
+	 * `returned` (lock-free); want_wake asks them to write handoff.fd
+	 * then. */
 	pthread_mutex_t push_lock;
 	void *iov_area;             /* every slot's iov and scratch */
 	size_t iov_area_size;
@@ -138,18 +138,11 @@ static __thread struct worker *this_worker;
 
 static void defer_done(struct worker *w, struct slot *s, size_t len)
 {
-	uint64_t one = 1;
+	int r = handoff_push(&w->handoff, &s->handoff, len);
 
-	/* Written under the lock: once the worker can see the slot, it may
-	 * finish, stop and close xfd. */
-	pthread_mutex_lock(&w->xlock);
-	s->xlen = len;
-	s->xnext = w->xdone;
-	w->xdone = s;
-	if (write(w->xfd, &one, sizeof(one)) != sizeof(one))
+	if (r < 0)
 		log_ratelimited(LOG_LEVEL_ERROR, "queue %u: cannot wake the worker: %s",
-				w->qidx, strerror(errno));
-	pthread_mutex_unlock(&w->xlock);
+				w->qidx, strerror(-r));
 }
 
 static void helper_done(struct worker *w, struct slot *s, size_t len);
@@ -224,7 +217,7 @@ static void signal_guest_now(struct worker *w)
 			;
 }
 
-/* Give a slot back to the worker.  xfd stays open until the helpers are
+/* Give a slot back to the worker.  handoff.fd stays open until the helpers are
  * joined (queue_stop), so the write cannot hit a closed fd. */
 static void give_back(struct worker *w, struct slot *s)
 {
@@ -236,7 +229,7 @@ static void give_back(struct worker *w, struct slot *s)
 	while (!__atomic_compare_exchange_n(&w->returned, &head, s, true,
 					    __ATOMIC_SEQ_CST, __ATOMIC_RELAXED));
 	if (__atomic_exchange_n(&w->want_wake, false, __ATOMIC_SEQ_CST) &&
-	    write(w->xfd, &one, sizeof(one)) != sizeof(one))
+	    write(w->handoff.fd, &one, sizeof(one)) != sizeof(one))
 		log_ratelimited(LOG_LEVEL_ERROR, "queue %u: cannot wake the worker: %s",
 				w->qidx, strerror(errno));
 }
@@ -638,23 +631,20 @@ static void stop_complete(struct uring_op *op, int res)
 static void xdone_complete(struct uring_op *op, int res)
 {
 	struct worker *w = (struct worker *)((char *)op - offsetof(struct worker, xop));
-	struct slot *s;
+	struct handoff_node *n = handoff_take(&w->handoff);
 	int r;
 
-	pthread_mutex_lock(&w->xlock);
-	s = w->xdone;
-	w->xdone = NULL;
-	pthread_mutex_unlock(&w->xlock);
-	while (s) {
-		struct slot *next = s->xnext;
+	while (n) {
+		struct handoff_node *next = n->next;
+		struct slot *s = handoff_entry(n, struct slot, handoff);
 
-		request_done(&s->req, s->xlen);
-		s = next;
+		request_done(&s->req, n->len);
+		n = next;
 	}
 	if (res < 0 && res != -ECANCELED)
 		log_ratelimited(LOG_LEVEL_ERROR, "queue %u: completion wake-up: %s",
 				w->qidx, strerror(-res));
-	r = uring_read_eventfd(w->ring, &w->xop, w->xfd, &w->xbuf);
+	r = uring_read_eventfd(w->ring, &w->xop, w->handoff.fd, &w->xbuf);
 	if (r < 0)
 		log_error_errno(r, "queue %u: cannot wait for completions", w->qidx);
 }
@@ -669,7 +659,7 @@ static void *worker_main(void *arg)
 	w->stop_op.complete = stop_complete;
 	w->xop.complete = xdone_complete;
 	uring_poll_in(w->ring, &w->stop_op, w->stop_fd);
-	uring_read_eventfd(w->ring, &w->xop, w->xfd, &w->xbuf);
+	uring_read_eventfd(w->ring, &w->xop, w->handoff.fd, &w->xbuf);
 	arm_kick(w);
 	/* The guest may have queued buffers before we were started. */
 	drain_queue(w);
@@ -755,15 +745,16 @@ static void queue_start(struct vu_dev *dev, unsigned int qidx, void *opaque)
 
 	if (w->running)
 		return;
-	*w = (struct worker){ .t = t, .qidx = qidx, .stop_fd = -1, .xfd = -1 };
+	*w = (struct worker){ .t = t, .qidx = qidx, .stop_fd = -1,
+			      .handoff.fd = -1 };
 	w->q = vu_dev_queue(dev, qidx);
 	size = vu_queue_size(w->q);
 	w->max_iov = size < VU_MAX_CHAIN_IOV ? size : VU_MAX_CHAIN_IOV;
-	pthread_mutex_init(&w->xlock, NULL);
 	pthread_mutex_init(&w->push_lock, NULL);
 	w->stop_fd = eventfd(0, EFD_CLOEXEC);
-	w->xfd = eventfd(0, EFD_CLOEXEC);
-	r = w->stop_fd < 0 || w->xfd < 0 ? -errno : worker_alloc_slots(w);
+	r = w->stop_fd < 0 ? -errno : handoff_init(&w->handoff);
+	if (r == 0)
+		r = worker_alloc_slots(w);
 	if (r == 0)
 		r = uring_new(&w->ring, RING_ENTRIES);
 	if (r == 0) {
@@ -781,9 +772,7 @@ static void queue_start(struct vu_dev *dev, unsigned int qidx, void *opaque)
 		worker_free_slots(w);
 		if (w->stop_fd >= 0)
 			close(w->stop_fd);
-		if (w->xfd >= 0)
-			close(w->xfd);
-		pthread_mutex_destroy(&w->xlock);
+		handoff_fini(&w->handoff);
 		return;
 	}
 	w->running = true;
@@ -802,14 +791,13 @@ static void queue_stop(struct vu_dev *dev, unsigned int qidx, void *opaque)
 		log_error_errno(-errno, "queue %u: cannot signal the worker", qidx);
 	pthread_join(w->thread, NULL);
 	/* After the worker: it waited until helpers gave every slot back;
-	 * before xfd is closed: a helper may still be writing it. */
+	 * before handoff.fd is closed: a helper may still be writing it. */
 	pool_stop(w);
 	pthread_mutex_destroy(&w->push_lock);
 	uring_free(w->ring);
 	worker_free_slots(w);
 	close(w->stop_fd);
-	close(w->xfd);
-	pthread_mutex_destroy(&w->xlock);
+	handoff_fini(&w->handoff);
 	w->running = false;
 	log_debug("queue %u stopped", qidx);
 }

@@ -66,10 +66,12 @@ e2e_wait_socket() {
 # RAM.  Without allow-reboot a guest reboot (or panic) ends QEMU.
 # Optional globals: E2E_RO_SOCK, a second back-end's socket, becomes a second
 # device with tag "roshare" (e2e.rotag=roshare); E2E_APPEND, more kernel
-# command line (e2e.backend=...).
+# command line (e2e.backend=...); E2E_FS_QUEUES, num-request-queues of the
+# share's device (default: QEMU's, 1).
 e2e_qemu_args() {
 	local kernel=$1 initrd=$2 sock=$3 mode=$4 serial=$5 reboot=${6:-}
 	local mem=${E2E_MEM:-512M} accel cpu append
+	local fsq=${E2E_FS_QUEUES:+,num-request-queues=$E2E_FS_QUEUES}
 	accel=$(e2e_accel)
 	if [ "$accel" = kvm ]; then cpu=host; else cpu=max; fi
 	append="console=ttyS0 quiet loglevel=4 panic=-1 no_timer_check e2e.mode=$mode e2e.tag=share"
@@ -80,7 +82,7 @@ e2e_qemu_args() {
 		-object memory-backend-memfd,id=mem,size="$mem",share=on
 		-numa node,memdev=mem
 		-chardev socket,id=char0,path="$sock"
-		-device vhost-user-fs-pci,queue-size=1024,chardev=char0,tag=share
+		-device vhost-user-fs-pci,queue-size=1024,chardev=char0,tag=share"$fsq"
 	)
 	[ -z "${E2E_RO_SOCK:-}" ] || QEMU_ARGS+=(
 		-chardev socket,id=char1,path="$E2E_RO_SOCK"
