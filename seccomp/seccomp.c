@@ -65,6 +65,22 @@ const char *const filter_allowed_syscalls[] = {
 };
 
 /*
+ * The pid namespace's supervisor (vfsd/supervisor.c): it waits for the
+ * server, relays its notifications, asks SO_PEERCRED on its behalf and
+ * passes signals on.  Logging (stderr, journal, syslog) and exiting.
+ */
+const char *const filter_supervisor_syscalls[] = {
+	"brk", "mmap", "mmap2", "munmap", "mprotect", "madvise", "futex",
+	"futex_time64", "exit", "exit_group", "getpid", "gettid", "getuid",
+	"rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "sigreturn",
+	"restart_syscall", "sigaltstack", "clock_gettime", "clock_gettime64",
+	"read", "write", "writev", "close", "fstat", "newfstatat",
+	"recvmsg", "recvfrom", "sendmsg", "sendto", "connect", "getsockopt",
+	"poll", "ppoll", "ppoll_time64", "wait4", "waitid",
+	NULL,
+};
+
+/*
  * The sanitizer runtimes (ASan, UBSan, LSan) need more at exit: LSan stops
  * the world with a ptrace-ing helper task and reads /proc/self/maps.
  * Only in sanitizer builds: a product build never allows ptrace.
@@ -183,24 +199,26 @@ static int allow_list(scmp_filter_ctx ctx, const char *const *list)
 	return 0;
 }
 
-int filter_install(enum filter_action action)
+/* A filter with `action` for calls outside it and the sanitizers' calls
+ * in sanitizer builds; NULL on failure (-errno in *err). */
+static scmp_filter_ctx filter_new(enum filter_action action, int *err)
 {
 	scmp_filter_ctx ctx;
 	int r;
 
-	if (action == FILTER_NONE)
-		return 0;
 	if (action == FILTER_TRAP) {
 		r = install_trap_handler();
-		if (r < 0)
-			return r;
+		if (r < 0) {
+			*err = r;
+			return NULL;
+		}
 	}
 	ctx = seccomp_init(default_action(action));
-	if (!ctx)
-		return -ENOMEM;
+	if (!ctx) {
+		*err = -ENOMEM;
+		return NULL;
+	}
 	r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
-	if (r == 0)
-		r = allow_list(ctx, filter_allowed_syscalls);
 #ifdef SANITIZER_BUILD
 	if (r == 0)
 		r = allow_list(ctx, sanitizer_syscalls);
@@ -209,19 +227,62 @@ int filter_install(enum filter_action action)
 	if (r == 0)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
 				     SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
-	/* Signals to its own threads only (pthread_kill, raise, abort): vfsd
-	 * runs as root without a pid namespace, so this is what keeps it from
-	 * signalling host processes. */
+	/* Signals to its own threads only (pthread_kill, raise, abort): this
+	 * is what keeps a process running as root from signalling others. */
 	if (r == 0)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
 				     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()));
-	/* A worker's own umask for --posix-acl creates (passthrough_acl.c):
-	 * CLONE_FS alone, never a namespace. */
+	if (r < 0) {
+		seccomp_release(ctx);
+		*err = r;
+		return NULL;
+	}
+	return ctx;
+}
+
+/* A worker's own umask for --posix-acl creates (passthrough_acl.c):
+ * CLONE_FS alone, never a namespace. */
+static int allow_unshare_fs(scmp_filter_ctx ctx, scmp_datum_t unused)
+{
+	return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(unshare), 1,
+				SCMP_A0(SCMP_CMP_EQ, CLONE_FS));
+}
+
+/* The supervisor's stop requests go to the server, to no other process. */
+static int allow_sigqueue_to(scmp_filter_ctx ctx, scmp_datum_t server)
+{
+	return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(rt_sigqueueinfo),
+				1, SCMP_A0(SCMP_CMP_EQ, server));
+}
+
+/* Load a filter allowing `list`, plus what `extra` adds (given `arg`). */
+static int install(enum filter_action action, const char *const *list,
+		   int (*extra)(scmp_filter_ctx, scmp_datum_t), scmp_datum_t arg)
+{
+	scmp_filter_ctx ctx;
+	int r = 0;
+
+	if (action == FILTER_NONE)
+		return 0;
+	ctx = filter_new(action, &r);
+	if (!ctx)
+		return r;
+	r = allow_list(ctx, list);
 	if (r == 0)
-		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(unshare), 1,
-				     SCMP_A0(SCMP_CMP_EQ, CLONE_FS));
+		r = extra(ctx, arg);
 	if (r == 0)
 		r = seccomp_load(ctx);
 	seccomp_release(ctx);
 	return r;
+}
+
+int filter_install(enum filter_action action)
+{
+	return install(action, filter_allowed_syscalls, allow_unshare_fs, 0);
+}
+
+int filter_install_supervisor(enum filter_action action, pid_t server)
+{
+	return install(action, filter_supervisor_syscalls, allow_sigqueue_to,
+		       (scmp_datum_t)server);
 }

@@ -18,6 +18,7 @@
 #define VFSD_SECCOMP_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 /* What happens on a call outside the list (--seccomp=...). */
 enum filter_action {
@@ -38,7 +39,15 @@ const char *filter_action_name(enum filter_action action);
  */
 int filter_install(enum filter_action action);
 
-/* The allowlist, NULL-terminated (tests, documentation). */
+/*
+ * The much shorter filter of the pid namespace's supervisor (vfsd/
+ * supervisor.c): waiting, relaying, logging; rt_sigqueueinfo to `server`
+ * only.  Same actions and return values as filter_install().
+ */
+int filter_install_supervisor(enum filter_action action, pid_t server);
+
+/* The allowlists, NULL-terminated (tests, documentation). */
 extern const char *const filter_allowed_syscalls[];
+extern const char *const filter_supervisor_syscalls[];
 
 #endif

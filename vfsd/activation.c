@@ -20,7 +20,6 @@
 #include <libgen.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -358,6 +357,10 @@ void listener_close(struct listener *l)
 /* ---- sd_notify ---------------------------------------------------------- */
 
 static int notify_fd = -1;
+static bool notify_relayed;     /* notify_fd is the supervisor's relay */
+static pid_t main_pid;          /* the service manager's main pid: ours */
+
+static uint64_t watchdog_usec(void);
 
 void notify_init(void)
 {
@@ -367,6 +370,10 @@ void notify_init(void)
 	size_t n;
 	int fd;
 
+	main_pid = getpid();
+	/* sd_watchdog_enabled() compares WATCHDOG_PID with getpid(): ask it
+	 * now, while that is still the pid the service manager started. */
+	(void)watchdog_usec();
 	if (!e || !*e || notify_fd >= 0)
 		return;
 	n = strlen(e);
@@ -389,23 +396,47 @@ void notify_init(void)
 	notify_fd = fd;
 }
 
-static void notify_send(const char *msg)
+static void notify_send_len(const char *msg, size_t len)
 {
 	if (notify_fd < 0) {
 		/* notify_init not called, or failed: libsystemd's way. */
-		sd_notify(0, msg);
+		if (!notify_relayed)
+			sd_notify(0, msg);
 		return;
 	}
 	/* Never block serving on a service manager that does not read. */
-	if (send(notify_fd, msg, strlen(msg), MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+	if (send(notify_fd, msg, len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
 		log_debug("sd_notify: %s", strerror(errno));
+}
+
+static void notify_send(const char *msg)
+{
+	notify_send_len(msg, strlen(msg));
+}
+
+void notify_redirect(int fd)
+{
+	notify_fd = fd;
+	notify_relayed = true;
+}
+
+void notify_forward(const char *msg, size_t len)
+{
+	if (notify_fd >= 0)
+		notify_send_len(msg, len);
+}
+
+int notify_socket_fd(void)
+{
+	return notify_relayed ? -1 : notify_fd;
 }
 
 void notify_ready(void)
 {
 	char msg[64];
 
-	snprintf(msg, sizeof(msg), "READY=1\nMAINPID=%d", (int)getpid());
+	snprintf(msg, sizeof(msg), "READY=1\nMAINPID=%d",
+		 (int)(main_pid ? main_pid : getpid()));
 	notify_send(msg);
 }
 

@@ -37,7 +37,9 @@ void listener_close(struct listener *l);
 
 /* Connect to the service manager's NOTIFY_SOCKET now, while its path is
  * reachable: the sandbox hides it later.  Without NOTIFY_SOCKET, or if it
- * cannot be reached, notifications are dropped (logged at debug level). */
+ * cannot be reached, notifications are dropped (logged at debug level).
+ * Also takes our pid as the main pid, and WATCHDOG_PID/WATCHDOG_USEC,
+ * before a pid namespace renames us pid 1. */
 void notify_init(void);
 /* sd_notify wrappers: no-ops without NOTIFY_SOCKET.  Thread-safe. */
 void notify_ready(void);
@@ -49,5 +51,16 @@ void notify_stopping(void);
  * control thread only, so that a stuck control thread stops the pings. */
 int notify_watchdog_ms(void);
 void notify_watchdog(void);
+
+/*
+ * The pid namespace (vfsd/supervisor.c).  The service manager knows only
+ * the supervisor's pid, so the server sends its notifications through the
+ * supervisor: notify_redirect(fd) in the server makes every notify_*()
+ * write to fd instead; notify_forward() in the supervisor passes one on.
+ * notify_socket_fd(): the fd the supervisor must keep open (-1: none).
+ */
+void notify_redirect(int fd);
+void notify_forward(const char *msg, size_t len);
+int notify_socket_fd(void);
 
 #endif

@@ -119,6 +119,7 @@ void log_use_syslog(bool on)
 }
 
 bool log_to_journal(void) { return to_journal; }
+int log_journal_fd(void) { return journal_fd; }
 
 static bool valid_field_name(const char *name)
 {

@@ -31,6 +31,9 @@ int log_parse_level(const char *name, enum log_level *out);
 void log_use_syslog(bool on);
 /* True when messages go natively to the journal. */
 bool log_to_journal(void);
+/* The journal socket log_use_syslog() connected, or -1: a process that
+ * closes all its other fds (the pid namespace's supervisor) keeps it. */
+int log_journal_fd(void);
 
 /*
  * Context attached to every message sent to the journal as a structured

@@ -29,6 +29,7 @@
 #include "vfsd/log.h"
 #include "vfsd/passthrough.h"
 #include "vfsd/sandbox.h"
+#include "vfsd/supervisor.h"
 #include "vfsd/server.h"
 #include "vfsd/uring.h"
 #include "vfsd/idmap.h"
@@ -176,12 +177,17 @@ static void *stopper_main(void *arg)
 	do
 		sig = sigwaitinfo(&st->mask, &si);
 	while (sig < 0);
-	log_info("received %s: stopping (at most %u s for requests in flight)",
-		 sigabbrev_np(sig) ? sigabbrev_np(sig) : "a signal", st->timeout_s);
+	sig = supervisor_stop_signal_of(&si);
+	log_info("received SIG%s: stopping (at most %u s for requests in flight)",
+		 sigabbrev_np(sig) ? sigabbrev_np(sig) : "?", st->timeout_s);
 	notify_stopping();
 	if (write(st->stop_fd, &one, sizeof(one)) != sizeof(one))
 		log_error_errno(-errno, "cannot wake the main loop");
-	sig = sigtimedwait(&st->mask, &si, &bound);
+	/* EINTR: a sanitizer's exit-time leak check stops the world with
+	 * ptrace, which interrupts the wait; it is not the timeout. */
+	do
+		sig = sigtimedwait(&st->mask, &si, &bound);
+	while (sig < 0 && errno == EINTR);
 	if (sig > 0)
 		log_warn("second signal: exiting now");
 	else
@@ -267,29 +273,25 @@ static int wait_for_frontend(int listen_fd, int stop_fd, int64_t deadline)
 	}
 }
 
-/* Journal entries about a connection name its hypervisor (log_set_field). */
-static void log_frontend_pid(int conn)
+/* Journal entries about a connection name its hypervisor (log_set_field);
+ * pid 0: none (any more). */
+static void log_frontend_pid(int frontend_pid)
 {
-	struct ucred cred;
-	socklen_t len = sizeof(cred);
 	char pid[16];
 
-	if (conn < 0) {
+	if (frontend_pid <= 0) {
 		log_set_field("VFSD_FRONTEND_PID", NULL);
 		return;
 	}
-	if (getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 &&
-	    cred.pid > 0) {
-		snprintf(pid, sizeof(pid), "%d", (int)cred.pid);
-		log_set_field("VFSD_FRONTEND_PID", pid);
-	}
+	snprintf(pid, sizeof(pid), "%d", frontend_pid);
+	log_set_field("VFSD_FRONTEND_PID", pid);
 }
 
 static int serve(struct server *srv, const struct config *cfg, int listen_fd,
 		 int stop_fd)
 {
 	int64_t deadline;
-	int conn, r;
+	int conn, frontend_pid, r;
 
 	for (;;) {
 		notify_status("Waiting for the hypervisor to connect");
@@ -305,15 +307,18 @@ static int serve(struct server *srv, const struct config *cfg, int listen_fd,
 		}
 		if (conn < 0)
 			return log_error_errno(conn, "accepting a connection");
-		log_frontend_pid(conn);
+		/* As the host sees it, also from a pid namespace of our own. */
+		frontend_pid = supervisor_peer_pid(conn);
+		log_frontend_pid(frontend_pid);
 		log_info("hypervisor connected");
 		vq_transport_set_helpers(cfg->thread_pool_size);
-		r = vq_transport_serve(srv, conn, stop_fd, cfg->request_queues);
+		r = vq_transport_serve(srv, conn, stop_fd, cfg->request_queues,
+				       frontend_pid);
 		close(conn);
 		if (r == 1)
 			return 0;	/* signal: stop */
 		log_info("hypervisor disconnected%s", r < 0 ? " after an error" : "");
-		log_frontend_pid(-1);
+		log_frontend_pid(0);
 		if (cfg->exit_on_disconnect)
 			return 0;
 	}
@@ -359,7 +364,8 @@ int main(int argc, char **argv)
 {
 	struct config cfg;
 	struct listener listener;
-	struct stopper stopper;
+	/* Static: its thread may still run while exit() runs. */
+	static struct stopper stopper;
 	struct pt_fs *fs = NULL;
 	struct server *srv = NULL;
 	sigset_t sigs;
@@ -500,6 +506,20 @@ int main(int argc, char **argv)
 		pt_free(fs);
 		return EXIT_SANDBOX;
 	}
+	/* A pid namespace's server is a fork: its own fds, its own /proc. */
+	if (supervisor_active()) {
+		r = pt_reopen_proc_self(fs);
+		if (r < 0) {
+			log_error_errno(r, "sandbox: cannot open /proc/self/fd in the pid namespace");
+			listener_close(&listener);
+			server_free(srv);
+			pt_free(fs);
+			return EXIT_SANDBOX;
+		}
+	}
+	/* In a pid namespace of our own, stop requests come from the
+	 * supervisor (vfsd/supervisor.c). */
+	supervisor_stop_signals(&sigs);
 	r = stopper_start(&stopper, &sigs, cfg.shutdown_timeout);
 	if (r < 0) {
 		log_error_errno(r, "cannot set up signal handling");

@@ -418,6 +418,23 @@ static void default_limits(uint64_t *nodes, uint64_t *handles,
 			   budget / 2 - *plocks : PT_MIN_TABLE;
 }
 
+/* The directory of our own fds: "/proc/self/fd/N" reopens fd N. */
+static int open_proc_self_fd(void)
+{
+	return open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
+}
+
+int pt_reopen_proc_self(struct pt_fs *fs)
+{
+	int fd = open_proc_self_fd();
+
+	if (fd < 0)
+		return -errno;
+	close(fs->proc_self_fd);
+	fs->proc_self_fd = fd;
+	return 0;
+}
+
 int pt_new(struct pt_fs **out, const struct pt_config *cfg)
 {
 	uint64_t max_nodes = cfg->max_nodes, max_handles = cfg->max_handles;
@@ -446,8 +463,7 @@ int pt_new(struct pt_fs **out, const struct pt_config *cfg)
 		close(root_fd);
 		goto fail;
 	}
-	fs->proc_self_fd = open("/proc/self/fd",
-				O_PATH | O_DIRECTORY | O_CLOEXEC);
+	fs->proc_self_fd = open_proc_self_fd();
 	if (fs->proc_self_fd < 0) {
 		r = pt_errno();
 		close(root_fd);

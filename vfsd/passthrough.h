@@ -70,6 +70,13 @@ int pt_new(struct pt_fs **out, const struct pt_config *cfg);
  * (uring_free): an I/O in flight holds a handle reference. */
 void pt_free(struct pt_fs *fs);
 
+/*
+ * After a fork (the pid namespace's server, vfsd/supervisor.c): the
+ * "/proc/self/fd" pt_new() opened names the parent's fds.  Open our own,
+ * through the /proc now mounted.  0 or -errno.
+ */
+int pt_reopen_proc_self(struct pt_fs *fs);
+
 /* Pass the struct pt_fs * as the fs argument of every op. */
 extern const struct fs_ops pt_ops;
 

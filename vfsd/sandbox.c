@@ -12,8 +12,7 @@
  *    /proc/PID/{uid,gid}_map itself (root may write any map; anyone may map
  *    their own id, once setgroups is denied for gids) and falls back to
  *    newuidmap/newgidmap (package uidmap, /etc/subuid) when the kernel
- *    refuses.  vfsd itself stays the process that serves and notifies (no
- *    fork of its own).  Must not switch ids: vfsd is root of the namespace
+ *    refuses.  Must not switch ids: vfsd is root of the namespace
  *    exactly when its own host id is mapped to 0, and then switches to the
  *    guest's ids per request like a root daemon (only mapped ids succeed).
  *
@@ -23,15 +22,20 @@
  *    network namespace.  READY=1 comes from main() once the whole sandbox
  *    is in place.
  *
- * 2. Namespaces (--sandbox=namespace).  Must unshare the mount namespace
- *    and, where permitted, the network namespace (vfsd needs no network:
- *    its listening socket is already open, AF_UNIX paths are not in a
- *    network namespace).  Must not create a pid namespace: that needs a
- *    fork, and then the service manager's main pid (the parent) is not the
- *    process that serves and notifies.  What a pid namespace would hide
- *    (signals and ptrace of other processes) is denied by the capability
- *    set (no CAP_KILL, no CAP_SYS_PTRACE) and the seccomp list (no kill,
- *    ptrace, process_vm_*).
+ * 2. Namespaces (--sandbox=namespace).  Where permitted, a pid namespace
+ *    first (supervisor_fork(), vfsd/supervisor.c): vfsd forks, the child
+ *    goes on through the stages below and serves as the namespace's pid
+ *    1, the parent stays outside as a supervisor that relays
+ *    notifications and signals and exits as the child does.  Must come
+ *    before the mount namespace: the /proc of stage 3 must be mounted by
+ *    a process inside the pid namespace to show only it.  Then must
+ *    unshare the mount namespace and, where permitted, the network
+ *    namespace (vfsd needs no network: its listening socket is already
+ *    open, AF_UNIX paths are not in a network namespace).  Where the
+ *    kernel refuses a pid namespace (some containers), what it would
+ *    hide is still denied: the capability set (no CAP_KILL, no
+ *    CAP_SYS_PTRACE), the seccomp list (no kill, ptrace, process_vm_*;
+ *    tgkill to ourselves only) and the /proc of stage 3.
  *
  * 3. Root (namespace mode).  Must make every mount private first (so that
  *    detaching the old root never propagates back to the host), then
@@ -78,6 +82,7 @@
 
 #include "log.h"
 #include "seccomp/seccomp.h"
+#include "supervisor.h"
 
 #define ROOT_FS_OPTS "mode=0755,size=64k,nr_inodes=16"
 #define NEWUIDMAP "/usr/bin/newuidmap"
@@ -170,6 +175,7 @@ struct id_map_spec {
 	const char *kind;           /* "uid" or "gid" */
 	const char *option;         /* "--uid-map" */
 	const char *tool;           /* newuidmap */
+	const char *grants;         /* /etc/subuid: what the tool checks */
 	unsigned long n;
 	unsigned long v[CONFIG_MAX_ID_MAPS][3];   /* ns, host, count */
 };
@@ -221,14 +227,39 @@ static int write_proc(pid_t pid, const char *file, const char *text)
 	return r;
 }
 
+/* The tool's complaint, read to EOF (it must never block on a full pipe):
+ * its first line goes into our one error line. */
+static void read_why(int fd, char *why, size_t size)
+{
+	size_t len = 0;
+	char buf[256];
+	ssize_t n;
+
+	while ((n = read(fd, buf, sizeof(buf))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			break;
+		if (len + 1 < size) {
+			size_t k = (size_t)n < size - 1 - len ? (size_t)n : size - 1 - len;
+
+			memcpy(why + len, buf, k);
+			len += k;
+		}
+	}
+	why[len] = '\0';
+	why[strcspn(why, "\n")] = '\0';
+}
+
 /* newuidmap PID NS HOST COUNT...: checks /etc/subuid, then writes. */
-static int run_tool(const struct id_map_spec *spec, pid_t pid)
+static int run_tool(const struct id_map_spec *spec, pid_t pid, char *why,
+		    size_t size)
 {
 	char num[1 + 3 * CONFIG_MAX_ID_MAPS][24];
 	char *argv[2 + 3 * CONFIG_MAX_ID_MAPS + 1];
 	unsigned int a = 0, k = 0;
 	pid_t child;
-	int status;
+	int status, err[2];
 
 	argv[a++] = (char *)spec->tool;
 	snprintf(num[k], sizeof(num[k]), "%d", (int)pid);
@@ -240,13 +271,23 @@ static int run_tool(const struct id_map_spec *spec, pid_t pid)
 		}
 	}
 	argv[a] = NULL;
-	child = fork();
-	if (child < 0)
+	if (pipe2(err, O_CLOEXEC) < 0)
 		return -errno;
+	child = fork();
+	if (child < 0) {
+		status = -errno;
+		close(err[0]);
+		close(err[1]);
+		return status;
+	}
 	if (child == 0) {
-		execv(spec->tool, argv);
+		if (dup2(err[1], STDERR_FILENO) >= 0)
+			execv(spec->tool, argv);
 		_exit(127);
 	}
+	close(err[1]);
+	read_why(err[0], why, size);
+	close(err[0]);
 	while (waitpid(child, &status, 0) < 0)
 		if (errno != EINTR)
 			return -errno;
@@ -255,14 +296,18 @@ static int run_tool(const struct id_map_spec *spec, pid_t pid)
 
 static int write_map(const struct id_map_spec *spec, pid_t pid)
 {
-	char text[CONFIG_MAX_ID_MAPS * 36] = "", file[16];
+	char text[CONFIG_MAX_ID_MAPS * 36] = "", items[CONFIG_MAX_ID_MAPS * 36] = "";
+	char file[16], why[256] = "";
 	bool tool = geteuid() != 0 && access(spec->tool, X_OK) == 0;
-	size_t at = 0;
+	size_t at = 0, it = 0;
 	int r;
 
-	for (unsigned long i = 0; i < spec->n; i++)
+	for (unsigned long i = 0; i < spec->n; i++) {
 		at += (size_t)snprintf(text + at, sizeof(text) - at, "%lu %lu %lu\n",
 				       spec->v[i][0], spec->v[i][1], spec->v[i][2]);
+		it += (size_t)snprintf(items + it, sizeof(items) - it, " :%lu:%lu:%lu:",
+				       spec->v[i][0], spec->v[i][1], spec->v[i][2]);
+	}
 	/* Without CAP_SETGID in our namespace the kernel takes a gid map
 	 * only once setgroups(2) is denied (user_namespaces(7)); newgidmap
 	 * needs it allowed. */
@@ -270,14 +315,19 @@ static int write_map(const struct id_map_spec *spec, pid_t pid)
 		(void)write_proc(pid, "setgroups", "deny");
 	snprintf(file, sizeof(file), "%s_map", spec->kind);
 	r = write_proc(pid, file, text);
-	if (r == -EPERM && tool)
-		r = run_tool(spec, pid);
+	if (r == -EPERM && tool) {
+		r = run_tool(spec, pid, why, sizeof(why));
+		if (r < 0)
+			return log_error_errno(r, "sandbox: cannot set the user namespace's %s map (%s%s): %s refused it (%s) -- the host ids must be granted to uid %u in %s",
+					       spec->kind, spec->option, items, spec->tool,
+					       why[0] ? why : "no reason given",
+					       (unsigned)geteuid(), spec->grants);
+	}
 	if (r < 0)
-		log_error_errno(r, "sandbox: cannot set the user namespace's %s map (%s)%s",
-				spec->kind, spec->option,
+		log_error_errno(r, "sandbox: cannot set the user namespace's %s map (%s%s)%s",
+				spec->kind, spec->option, items,
 				r == -EPERM && geteuid() != 0 && !tool ?
-				" -- as an unprivileged user only your own id can be mapped (count 1) without newuidmap/newgidmap (package uidmap)" :
-				r == -EPERM && tool ? " -- refused by /etc/subuid or /etc/subgid" : "");
+				" -- as an unprivileged user only your own id can be mapped (count 1) without newuidmap/newgidmap (package uidmap)" : "");
 	return r;
 }
 
@@ -296,10 +346,29 @@ map_helper(pid_t pid, int wait_fd, const struct id_map_spec *uids,
 	_exit(0);
 }
 
+/*
+ * main() drops the supplementary groups of whoever started us only as
+ * host root; as root of the namespace we can, where setgroups(2) is
+ * allowed (newgidmap with a /etc/subgid grant): guest callers must not act
+ * with the starter's groups (CVE-2022-0358).  Raw syscall: we are the
+ * only thread.  Where it is denied, nobody in the namespace can change
+ * them: said once.
+ */
+static void drop_starters_groups(void)
+{
+	if (geteuid() != 0 || getgroups(0, NULL) <= 0)
+		return;
+	if (syscall(SYS_setgroups, 0, NULL) == 0)
+		return;
+	log_warn("sandbox: cannot drop the supplementary groups vfsd was started with (%m): setgroups is denied in the user namespace (no /etc/subgid grant); guest callers act with them");
+}
+
 int sandbox_userns_enter(const struct config *cfg)
 {
-	struct id_map_spec uids = { .kind = "uid", .option = "--uid-map", .tool = NEWUIDMAP };
-	struct id_map_spec gids = { .kind = "gid", .option = "--gid-map", .tool = NEWGIDMAP };
+	struct id_map_spec uids = { .kind = "uid", .option = "--uid-map",
+				    .tool = NEWUIDMAP, .grants = "/etc/subuid" };
+	struct id_map_spec gids = { .kind = "gid", .option = "--gid-map",
+				    .tool = NEWGIDMAP, .grants = "/etc/subgid" };
 	pid_t self = getpid(), helper;
 	int pfd[2], status = -1, r;
 
@@ -333,6 +402,7 @@ int sandbox_userns_enter(const struct config *cfg)
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		return -EPERM;	/* the helper said why */
 	in_userns = true;
+	drop_starters_groups();
 	if (geteuid() != 0)
 		log_warn("sandbox: --uid-map does not map vfsd's own uid to 0: it cannot switch to the guest's ids, files are created as its own");
 	return 0;
@@ -418,8 +488,15 @@ static int new_root(const char *at, bool with_syslog)
 			    MS_NODEV | MS_NOEXEC, NULL);
 }
 
-static int enter_namespaces(const struct config *cfg, bool *netns)
+static int enter_namespaces(const struct config *cfg, bool *netns, bool *pidns)
 {
+	int r;
+
+	/* The supervisor does not come back from here. */
+	r = supervisor_fork(cfg);
+	if (r < 0)
+		return r;
+	*pidns = r == 1;
 	if (unshare(CLONE_NEWNS) < 0)
 		return -errno;	/* the caller decides: fall back or fail */
 	/* Not fatal: some container runtimes refuse it, and vfsd has no
@@ -439,7 +516,7 @@ static int enter_chroot(const struct config *cfg)
 
 /* ---- stage 4 and 5: capabilities, no_new_privs ---- */
 
-static int drop_caps(uint64_t keep)
+int sandbox_drop_caps(uint64_t keep)
 {
 	struct __user_cap_header_struct hdr = {
 		.version = _LINUX_CAPABILITY_VERSION_3,
@@ -481,14 +558,16 @@ static void caps_text(uint64_t caps, char *buf, size_t size)
 
 /* ---- the whole ---- */
 
-static const char *mode_name(enum sandbox_mode m, bool netns)
+static const char *mode_name(enum sandbox_mode m, bool netns, bool pidns)
 {
+	static char name[64];
+
 	switch (m) {
 	case SANDBOX_NAMESPACE:
-		if (in_userns)
-			return netns ? "namespace (user, mount, network)" :
-				       "namespace (user, mount)";
-		return netns ? "namespace (mount, network)" : "namespace (mount)";
+		snprintf(name, sizeof(name), "namespace (%smount%s%s)",
+			 in_userns ? "user, " : "", netns ? ", network" : "",
+			 pidns ? ", pid" : "");
+		return name;
 	case SANDBOX_CHROOT:
 		return "chroot";
 	default:
@@ -498,7 +577,7 @@ static const char *mode_name(enum sandbox_mode m, bool netns)
 
 /* Stages 2-3.  Returns the mode actually in place, or -errno after logging
  * one line. */
-static int enter_mode(const struct config *cfg, bool *netns)
+static int enter_mode(const struct config *cfg, bool *netns, bool *pidns)
 {
 	enum sandbox_mode mode = cfg->sandbox;
 	int r;
@@ -508,7 +587,7 @@ static int enter_mode(const struct config *cfg, bool *netns)
 		return SANDBOX_NONE;
 	}
 	if (mode == SANDBOX_AUTO || mode == SANDBOX_NAMESPACE) {
-		r = enter_namespaces(cfg, netns);
+		r = enter_namespaces(cfg, netns, pidns);
 		if (r == 0)
 			return SANDBOX_NAMESPACE;
 		if (mode == SANDBOX_NAMESPACE || r != -EPERM) {
@@ -535,7 +614,7 @@ int sandbox_enter(const struct config *cfg)
 {
 	uint64_t keep = sandbox_default_caps(), add = 0, drop = 0;
 	char caps[512];
-	bool netns = false;
+	bool netns = false, pidns = false;
 	int mode, r;
 
 	if (cfg->modcaps && sandbox_parse_modcaps(cfg->modcaps, &add, &drop) < 0)
@@ -545,11 +624,11 @@ int sandbox_enter(const struct config *cfg)
 		keep |= 1ull << CAP_DAC_READ_SEARCH;
 	keep = (keep | add) & ~drop;
 
-	mode = enter_mode(cfg, &netns);
+	mode = enter_mode(cfg, &netns, &pidns);
 	if (mode < 0)
 		return mode;
 	if (geteuid() == 0 || in_userns) {
-		r = drop_caps(keep);
+		r = sandbox_drop_caps(keep);
 		if (r < 0)
 			return r;
 		caps_text(keep, caps, sizeof(caps));
@@ -565,6 +644,6 @@ int sandbox_enter(const struct config *cfg)
 	if (r < 0)
 		return log_error_errno(r, "sandbox: cannot load the seccomp filter");
 	log_info("sandbox: %s; capabilities: %s; seccomp: %s",
-		 mode_name(mode, netns), caps, filter_action_name(cfg->seccomp));
+		 mode_name(mode, netns, pidns), caps, filter_action_name(cfg->seccomp));
 	return 0;
 }

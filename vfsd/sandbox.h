@@ -36,6 +36,11 @@ int sandbox_enter(const struct config *cfg);
  */
 int sandbox_parse_modcaps(const char *spec, uint64_t *add, uint64_t *drop);
 
+/* Stages 4: keep only the capabilities in keep (a mask), in every set,
+ * bounding set included.  Also for the pid namespace's supervisor (keep
+ * 0).  Logs one line on failure. */
+int sandbox_drop_caps(uint64_t keep);
+
 /* The capabilities kept by default, as a mask (CHOWN, DAC_OVERRIDE, FOWNER,
  * FSETID, SETGID, SETUID, MKNOD, SETFCAP). */
 uint64_t sandbox_default_caps(void);

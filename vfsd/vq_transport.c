@@ -899,10 +899,13 @@ static int wait_control(int conn_fd, int stop_fd)
 }
 
 int vq_transport_serve(struct server *srv, int conn_fd, int stop_fd,
-		       unsigned int request_queues)
+		       unsigned int request_queues, int peer_pid)
 {
 	struct vq_transport t = { .srv = srv };
-	struct vu_config cfg = { .num_queues = 1 + request_queues };
+	struct vu_config cfg = {
+		.num_queues = 1 + request_queues,
+		.peer_pid = peer_pid,
+	};
 	struct vu_dev *dev;
 	unsigned int running = 0, now;
 	int pid, r;

@@ -17,9 +17,10 @@ struct vq_transport;
  * down), 1 when stop_fd fired, or -errno on a protocol error that ended the
  * connection (already logged).  stop_fd is polled, never read: it stays
  * readable for the caller.  Every guest resource is released before it
- * returns; the engine is reset. */
+ * returns; the engine is reset.  peer_pid: the front-end's pid as the
+ * host sees it (supervisor_peer_pid()), for the status and the log. */
 int vq_transport_serve(struct server *srv, int conn_fd, int stop_fd,
-		       unsigned int request_queues);
+		       unsigned int request_queues, int peer_pid);
 
 /* --thread-pool-size: helper threads per request queue that share its
  * synchronous requests with the queue's worker (0: the worker alone).

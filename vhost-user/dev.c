@@ -645,8 +645,10 @@ int vu_dev_new(struct vu_dev **out, int sock_fd, const struct vu_config *cfg,
 	dev->opaque = opaque;
 	dev->features_offered = VU_FEATURES_BASE | cfg->features;
 	dev->protocol_offered = VU_PROTOCOL_OFFERED;
-	if (getsockopt(sock_fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 &&
-	    len == sizeof(cred))
+	if (cfg->peer_pid > 0)
+		dev->peer_pid = cfg->peer_pid;
+	else if (getsockopt(sock_fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 &&
+		 len == sizeof(cred))
 		dev->peer_pid = cred.pid;
 	vu_mem_init(&dev->mem);
 	atomic_init(&dev->guard.truncated, 0);

@@ -67,6 +67,8 @@ struct vu_ops {
 struct vu_config {
 	unsigned int num_queues;  /* total queues: 1 hiprio + request queues */
 	uint64_t features;        /* extra virtio device features to offer */
+	int peer_pid;             /* front-end pid when the caller knows it
+				     better than SO_PEERCRED; 0: ask that */
 };
 
 /* Allocate a device for a connected socket; the fd stays owned by the caller

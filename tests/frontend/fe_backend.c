@@ -259,6 +259,31 @@ bool fe_backend_crashed(const struct fe_backend *b)
 	return WIFEXITED(b->status) && WEXITSTATUS(b->status) != 0;
 }
 
+pid_t fe_server_pid(pid_t pid)
+{
+	char path[64], buf[64], *end;
+	ssize_t n;
+	long child;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid,
+		 (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return pid;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return pid;
+	buf[n] = '\0';
+	child = strtol(buf, &end, 10);
+	/* Exactly one child: the stage-0 map helper is gone by then. */
+	if (child <= 0 || (*end != ' ' && *end != '\0') ||
+	    strspn(end, " \n") != strlen(end))
+		return pid;
+	return (pid_t)child;
+}
+
 int fe_count_fds(pid_t pid)
 {
 	char path[64];
@@ -266,7 +291,7 @@ int fe_count_fds(pid_t pid)
 	DIR *dir;
 	int n = 0;
 
-	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)fe_server_pid(pid));
 	dir = opendir(path);
 	if (!dir)
 		return -errno;

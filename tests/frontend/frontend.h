@@ -514,8 +514,13 @@ bool fe_backend_sanitizer_report(const struct fe_backend *b, char *line,
 				 size_t len);
 /* Did it die from a signal or a sanitizer/abort exit code? */
 bool fe_backend_crashed(const struct fe_backend *b);
-/* Open fds of a process (/proc/PID/fd), or -errno. */
+/* Open fds of the process that serves (fe_server_pid(pid)), or -errno. */
 int fe_count_fds(pid_t pid);
+/* The process that serves: vfsd's only child when it runs in a pid
+ * namespace of its own (pid stays outside as its supervisor), else pid.
+ * The child exists once the sandbox is entered, i.e. before the first
+ * request is answered. */
+pid_t fe_server_pid(pid_t pid);
 /* CLOCK_MONOTONIC in milliseconds. */
 int64_t fe_now_ms(void);
 /* Path join into tmp dirs; returns buf. */

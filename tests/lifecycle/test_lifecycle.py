@@ -14,6 +14,7 @@ import os
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -34,6 +35,8 @@ class Notify:
         self.path = path
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.sock.bind(path)
+        # As systemd does: the kernel names each sender (NotifyAccess=).
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
         self.msgs = []          # (monotonic time, {key: value})
         self.cond = threading.Condition()
         self.hooks = []         # called with each message, on arrival
@@ -43,13 +46,19 @@ class Notify:
     def _run(self):
         while True:
             try:
-                data = self.sock.recv(4096)
+                data, anc, _, _ = self.sock.recvmsg(
+                    4096, socket.CMSG_SPACE(struct.calcsize("3i")))
             except OSError:
                 return
             fields = {}
             for line in data.decode(errors="replace").splitlines():
                 k, _, v = line.partition("=")
                 fields[k] = v
+            for level, kind, cred in anc:
+                if level == socket.SOL_SOCKET and \
+                        kind == socket.SCM_CREDENTIALS:
+                    fields["_SENDER_PID"] = str(
+                        struct.unpack("3i", cred[:12])[0])
             for h in self.hooks:
                 h(fields)
             with self.cond:
@@ -216,6 +225,24 @@ class Readiness(Base):
         self.assertEqual(ready.get("MAINPID"), str(p.pid))
         self.assertIn("Waiting for the hypervisor",
                       self.notify.wait_for(lambda f: "STATUS" in f)["STATUS"])
+
+    def test_every_notification_comes_from_the_main_pid(self):
+        # systemd's NotifyAccess=main (Type=notify's default) drops what
+        # any other pid sends.  In its own pid namespace vfsd serves from
+        # a child, which must speak through the pid that was started.
+        p = self.start()
+        c = connect(self.sock)
+        self.assertIsNotNone(self.notify.wait_for(
+            lambda f: "Hypervisor connected" in f.get("STATUS", "")),
+            self.notify.statuses())
+        c.close()
+        p.send_signal(signal.SIGTERM)
+        rc, err = self.finish(p)
+        self.assertEqual(rc, 0, err)
+        self.assertTrue(self.notify.has("STOPPING"))
+        with self.notify.cond:
+            senders = {f.get("_SENDER_PID") for _, f in self.notify.msgs}
+        self.assertEqual(senders, {str(p.pid)}, self.notify.msgs)
 
     def test_status_transitions_and_stopping(self):
         p = self.start()

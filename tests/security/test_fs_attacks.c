@@ -620,7 +620,7 @@ Test(bounds, full_ring_is_served_through_bounded_slots)
 	fe_t.dev = fe_test_open(&opts);
 	cr_assert_eq(fe_fuse_init(fe_t.dev, 0, FE_INIT_FLAGS_DEFAULT, NULL), 0);
 	still_serving("warm-up");
-	before = rss_kb(fe_t.be.pid);
+	before = rss_kb(fe_server_pid(fe_t.be.pid));
 	for (int i = 0; i < N; i++) {
 		char name[16];
 
@@ -643,7 +643,7 @@ Test(bounds, full_ring_is_served_through_bounded_slots)
 		cr_assert(rep.error == 0 || rep.error == -ENOENT,
 			  "request %d: %d", i, rep.error);
 	}
-	after = rss_kb(fe_t.be.pid);
+	after = rss_kb(fe_server_pid(fe_t.be.pid));
 	for (int i = 0; i < N; i++)
 		fe_req_free(reqs[i]);
 	cr_assert_lt(after - before, 8 * 1024, "anonymous memory grew by %ld KiB for %d queued requests",

@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -89,7 +91,7 @@ Test(sandbox, default_is_namespace_caps_nnp_and_seccomp)
 	char v[64];
 
 	start(NULL);
-	pid_t pid = fe_t.be.pid;
+	pid_t pid = fe_server_pid(fe_t.be.pid);
 	cr_assert_eq(status_hex(pid, "CapEff"), DEFAULT_CAPS, "CapEff %#" PRIx64,
 		     status_hex(pid, "CapEff"));
 	cr_assert_eq(status_hex(pid, "CapPrm"), DEFAULT_CAPS);
@@ -113,7 +115,8 @@ Test(sandbox, root_is_empty_but_proc)
 	int n = 0;
 
 	start(NULL);
-	snprintf(path, sizeof(path), "/proc/%d/root", (int)fe_t.be.pid);
+	snprintf(path, sizeof(path), "/proc/%d/root",
+		 (int)fe_server_pid(fe_t.be.pid));
 	d = opendir(path);
 	cr_assert_not_null(d, "%s: %s", path, strerror(errno));
 	while ((de = readdir(d))) {
@@ -132,7 +135,7 @@ Test(sandbox, modcaps_changes_the_set)
 	static const char *const extra[] = { "--modcaps=-mknod:+sys_admin", NULL };
 
 	start(extra);
-	uint64_t eff = status_hex(fe_t.be.pid, "CapEff");
+	uint64_t eff = status_hex(fe_server_pid(fe_t.be.pid), "CapEff");
 	cr_assert(!(eff & CAP_BIT(27)), "mknod still there");
 	cr_assert(eff & CAP_BIT(21), "sys_admin not added");
 	cr_assert_eq(eff, (DEFAULT_CAPS & ~CAP_BIT(27)) | CAP_BIT(21));
@@ -219,7 +222,7 @@ Test(sandbox, ready_notification_from_inside)
 	rmdir(dir);
 	cr_assert(ready, "no READY=1 from the sandboxed daemon");
 	char v[64];
-	status_field(fe_t.be.pid, "Seccomp", v, sizeof(v));
+	status_field(fe_server_pid(fe_t.be.pid), "Seccomp", v, sizeof(v));
 	cr_assert_str_eq(v, "2", "READY=1 came before the filter");
 }
 
@@ -243,6 +246,141 @@ Test(sandbox, file_handles_keep_dac_read_search)
 	static const char *const extra[] = { "--inode-file-handles=prefer", NULL };
 
 	start(extra);
-	uint64_t eff = status_hex(fe_t.be.pid, "CapEff");
+	uint64_t eff = status_hex(fe_server_pid(fe_t.be.pid), "CapEff");
 	cr_assert_eq(eff, DEFAULT_CAPS | CAP_BIT(2), "CapEff %#" PRIx64, eff);
+}
+
+/* ---- the pid namespace and its supervisor (vfsd/supervisor.c) ---- */
+
+/* Is pid a zombie or gone (State: Z or no /proc entry)? */
+static bool dead(pid_t pid)
+{
+	char path[64], line[128];
+	bool zombie = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return true;
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, "State:", 6) == 0)
+			zombie = strchr(line, 'Z') != NULL;
+	fclose(f);
+	return zombie;
+}
+
+static pid_t start_server(void)
+{
+	start(NULL);
+	pid_t server = fe_server_pid(fe_t.be.pid);
+	cr_assert_neq(server, fe_t.be.pid, "vfsd serves without a pid namespace of its own");
+	return server;
+}
+
+Test(sandbox, serves_as_pid_1_of_a_pid_namespace_that_shows_only_it)
+{
+	char v[64], path[64], want[32];
+	struct dirent *de;
+	DIR *d;
+	int n = 0;
+
+	pid_t server = start_server();
+	status_field(server, "NSpid", v, sizeof(v));
+	snprintf(want, sizeof(want), "%d\t1", (int)server);
+	cr_assert_str_eq(v, want, "NSpid '%s'", v);
+	cr_assert(!same_ns(server, "pid"));
+	cr_assert(same_ns(fe_t.be.pid, "pid"), "the supervisor must stay outside");
+	/* The /proc it mounted lists its own pid namespace: itself. */
+	snprintf(path, sizeof(path), "/proc/%d/root/proc", (int)server);
+	d = opendir(path);
+	cr_assert_not_null(d, "%s: %s", path, strerror(errno));
+	while ((de = readdir(d))) {
+		if (strspn(de->d_name, "0123456789") != strlen(de->d_name))
+			continue;
+		cr_assert_str_eq(de->d_name, "1", "process %s visible in the sandbox",
+				 de->d_name);
+		n++;
+	}
+	closedir(d);
+	cr_assert_eq(n, 1);
+}
+
+/* What the supervisor keeps: stdio and its own sockets -- no capability,
+ * no directory (the shared one), under its own filter. */
+Test(sandbox, supervisor_keeps_no_capability_and_no_directory)
+{
+	char v[64], path[64], fdpath[384];
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+	int n = 0;
+
+	start_server();
+	pid_t sup = fe_t.be.pid;
+	cr_assert_eq(status_hex(sup, "CapEff"), 0);
+	cr_assert_eq(status_hex(sup, "CapPrm"), 0);
+	cr_assert_eq(status_hex(sup, "CapBnd"), 0);
+	status_field(sup, "NoNewPrivs", v, sizeof(v));
+	cr_assert_str_eq(v, "1");
+	status_field(sup, "Seccomp", v, sizeof(v));
+	cr_assert_str_eq(v, "2");
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)sup);
+	d = opendir(path);
+	cr_assert_not_null(d, "%s: %s", path, strerror(errno));
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(fdpath, sizeof(fdpath), "%s/%s", path, de->d_name);
+		cr_assert(stat(fdpath, &st) < 0 || !S_ISDIR(st.st_mode),
+			  "the supervisor holds a directory (fd %s)", de->d_name);
+		n++;
+	}
+	closedir(d);
+	/* stdio, two relay sockets, a signalfd (no journal, no notify
+	 * socket here). */
+	cr_assert_leq(n, 6, "the supervisor holds %d fds", n);
+}
+
+/* A signal sent to the server from outside is dropped (the supervisor is
+ * the process to signal, and it passes a stop on exactly once). */
+Test(sandbox, stop_goes_through_the_supervisor)
+{
+	struct fuse_attr_out ao;
+
+	pid_t server = start_server();
+	cr_assert_eq(kill(server, SIGTERM), 0);
+	cr_assert_eq(kill(server, SIGINT), 0);
+	cr_assert_eq(fe_getattr(fe_t.dev, FUSE_ROOT_ID, &ao), 0,
+		     "a signal sent to the server itself stopped it");
+	cr_assert(fe_backend_alive(&fe_t.be));
+	fe_dev_close(fe_t.dev);
+	fe_t.dev = NULL;
+	cr_assert_eq(kill(fe_t.be.pid, SIGTERM), 0);
+	cr_assert_eq(fe_backend_wait(&fe_t.be, 10000), 0, "no exit after SIGTERM");
+	cr_assert(WIFEXITED(fe_t.be.status) && WEXITSTATUS(fe_t.be.status) == 0,
+		  "wait status %#x", fe_t.be.status);
+	cr_assert(dead(server), "the server outlived its supervisor");
+}
+
+/* The started pid ends as the server does... */
+Test(sandbox, supervisor_exits_as_the_server_did)
+{
+	pid_t server = start_server();
+	cr_assert_eq(kill(server, SIGKILL), 0);
+	cr_assert_eq(fe_backend_wait(&fe_t.be, 10000), 0,
+		     "the supervisor outlived the server");
+	cr_assert(WIFSIGNALED(fe_t.be.status) && WTERMSIG(fe_t.be.status) == SIGKILL,
+		  "wait status %#x, not SIGKILL", fe_t.be.status);
+}
+
+/* ...and the server never outlives it. */
+Test(sandbox, server_dies_with_its_supervisor)
+{
+	pid_t server = start_server();
+	cr_assert_eq(kill(fe_t.be.pid, SIGKILL), 0);
+	cr_assert_eq(fe_backend_wait(&fe_t.be, 10000), 0);
+	for (int i = 0; i < 500 && !dead(server); i++)
+		usleep(10000);
+	cr_assert(dead(server), "the server lives on after its supervisor was killed");
 }

@@ -26,7 +26,13 @@ enum probe {
 	PROBE_INET, PROBE_EXECVE, PROBE_UNIX, PROBE_FILE,
 	PROBE_SIGNAL_OTHER,         /* tgkill of another process */
 	PROBE_SIGNAL_SELF,          /* tgkill of one's own thread */
+	PROBE_QUEUE_PARENT,         /* sigqueue to the parent (the "server") */
+	PROBE_QUEUE_INIT,           /* sigqueue to pid 1 */
 };
+
+/* The test process, as the child saw it before its filter (which may not
+ * allow getppid). */
+static pid_t parent;
 
 /* In the child: returns the exit code (0 = the call succeeded, 1 = failed
  * with ENOSYS, 2 = failed otherwise). */
@@ -52,6 +58,12 @@ static int run_probe(enum probe p)
 	case PROBE_SIGNAL_SELF:
 		fd = (int)syscall(SYS_tgkill, getpid(), gettid(), 0);
 		break;
+	case PROBE_QUEUE_PARENT:
+	case PROBE_QUEUE_INIT:
+		/* Signal 0: only a permission check. */
+		fd = sigqueue(p == PROBE_QUEUE_PARENT ? parent : 1, 0,
+			      (union sigval){ .sival_int = 0 });
+		break;
 	default:
 		fd = openat(AT_FDCWD, "/proc/self/status", O_RDONLY | O_CLOEXEC);
 		break;
@@ -71,6 +83,25 @@ static int filtered_child(enum filter_action action, enum probe p)
 	if (pid == 0) {
 		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
 		    filter_install(action) < 0)
+			_exit(99);
+		_exit(run_probe(p));
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	return status;
+}
+
+/* The same under the pid namespace supervisor's filter, its server being
+ * the test process. */
+static int supervisor_child(enum probe p)
+{
+	pid_t pid = fork();
+	int status;
+
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		parent = getppid();
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+		    filter_install_supervisor(FILTER_KILL, parent) < 0)
 			_exit(99);
 		_exit(run_probe(p));
 	}
@@ -162,4 +193,17 @@ Test(seccomp, action_names_round_trip)
 		cr_assert_eq((int)a, i);
 	}
 	cr_assert_eq(filter_action_parse("allow", &a), -EINVAL);
+}
+
+/* The supervisor may pass a stop on to its server and do little else:
+ * no file, no signal to any other process, no exec, no network. */
+Test(seccomp, supervisor_filter_is_narrow)
+{
+	assert_exit(supervisor_child(PROBE_QUEUE_PARENT), 0, "sigqueue to the server");
+	assert_exit(supervisor_child(PROBE_UNIX), 0, "socket(AF_UNIX) (syslog)");
+	assert_killed(supervisor_child(PROBE_QUEUE_INIT), "sigqueue to pid 1");
+	assert_killed(supervisor_child(PROBE_FILE), "openat");
+	assert_killed(supervisor_child(PROBE_EXECVE), "execve");
+	assert_killed(supervisor_child(PROBE_INET), "socket(AF_INET)");
+	assert_killed(supervisor_child(PROBE_SIGNAL_OTHER), "tgkill of another process");
 }
