@@ -497,8 +497,15 @@ static int enter_namespaces(const struct config *cfg, bool *netns, bool *pidns)
 	if (r < 0)
 		return r;
 	*pidns = r == 1;
-	if (unshare(CLONE_NEWNS) < 0)
-		return -errno;	/* the caller decides: fall back or fail */
+	if (unshare(CLONE_NEWNS) < 0) {
+		r = -errno;
+		/* EPERM: the caller decides, fall back or fail.  Anything
+		 * else (ENOSPC: a namespace quota) is said here, once. */
+		if (r != -EPERM)
+			log_error_errno(r, "sandbox: cannot create a mount namespace%s",
+					r == -ENOSPC ? " (the limit in /proc/sys/user/max_mnt_namespaces is reached)" : "");
+		return r;
+	}
 	/* Not fatal: some container runtimes refuse it, and vfsd has no
 	 * network to hide. */
 	*netns = unshare(CLONE_NEWNET) == 0;
@@ -591,7 +598,8 @@ static int enter_mode(const struct config *cfg, bool *netns, bool *pidns)
 		if (r == 0)
 			return SANDBOX_NAMESPACE;
 		if (mode == SANDBOX_NAMESPACE || r != -EPERM) {
-			if (r == -EPERM || r == -EINVAL || r == -ENOSYS)
+			/* Other errors were said where they happened. */
+			if (r == -EPERM)
 				log_error_errno(r, "sandbox: cannot create a mount namespace (give --sandbox=chroot or --sandbox=none where namespaces are not allowed)");
 			return r;
 		}

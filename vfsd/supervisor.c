@@ -26,8 +26,9 @@
  *    a second Ctrl-C still means "now".
  *
  * It then exits as the server did: the same code, or the same signal
- * (without a core dump of its own).  If it dies first, the kernel kills the
- * server (PR_SET_PDEATHSIG).  It keeps nothing else: stdio, its two relay
+ * (without a core dump of its own; one line says which signal, as nobody
+ * else can).  If it dies first, the kernel kills the server
+ * (PR_SET_PDEATHSIG).  It keeps nothing else: stdio, its two relay
  * sockets, a signalfd, the notify and journal sockets; no capability,
  * no_new_privs, and a seccomp list of 30-odd calls.  What it reads from the
  * relays comes from the server, which a guest may have taken over: bounded
@@ -46,6 +47,8 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "activation.h"
@@ -286,11 +289,17 @@ static void __attribute__((noreturn)) exit_now(int code)
 }
 
 /* Exit as the server did: its code, or its signal. */
-static void __attribute__((noreturn)) exit_like(int status)
+static void __attribute__((noreturn)) exit_like(struct supervisor *s, int status)
 {
 	if (WIFSIGNALED(status)) {
 		int sig = WTERMSIG(status);
 		sigset_t one;
+
+		/* A stop ends in an exit: a signal is a crash, the OOM
+		 * killer, or a SIGKILL after a stop timeout.  The server
+		 * cannot say so itself. */
+		log_error("the server (pid %d) was killed by SIG%s", (int)s->server,
+			  sigabbrev_np(sig) ? sigabbrev_np(sig) : "?");
 
 		/* Not dumpable (supervise()): no core of our own. */
 		signal(sig, SIG_DFL);
@@ -313,7 +322,7 @@ static void server_exited(struct supervisor *s, int status)
 			break;
 		relay_notification(s);
 	}
-	exit_like(status);
+	exit_like(s, status);
 }
 
 static void on_signal(struct supervisor *s)
@@ -335,8 +344,29 @@ static void on_signal(struct supervisor *s)
 		server_exited(s, status);
 }
 
+/*
+ * What logging needs that its filter denies, done before it is loaded:
+ * glibc's syslog(3) stamps each line with localtime_r(), which reads
+ * /etc/localtime on first use (openat); tzset() reads it now.  The syslog
+ * socket itself is one of the fds close_all_but() closes (glibc keeps no
+ * fd we could name): forgotten here, connected again after.
+ */
+static void logging_before(bool syslog_on)
+{
+	tzset();
+	if (syslog_on)
+		closelog();
+}
+
+static void logging_after(bool syslog_on)
+{
+	/* /dev/log of the host: the supervisor keeps its mount namespace. */
+	if (syslog_on)
+		openlog("vfsd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
 /* Shed what the supervisor does not need, before it reads anything. */
-static int lock_down(struct supervisor *s, enum filter_action seccomp)
+static int lock_down(struct supervisor *s, const struct config *cfg)
 {
 	int keep[] = {
 		STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, s->notify,
@@ -344,7 +374,9 @@ static int lock_down(struct supervisor *s, enum filter_action seccomp)
 	};
 	int r;
 
+	logging_before(cfg->syslog);
 	close_all_but(keep, sizeof(keep) / sizeof(keep[0]));
+	logging_after(cfg->syslog);
 	if (chdir("/") < 0)
 		return log_error_errno(-errno, "supervisor: chdir /");
 	r = sandbox_drop_caps(0);
@@ -352,14 +384,14 @@ static int lock_down(struct supervisor *s, enum filter_action seccomp)
 		return r;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return log_error_errno(-errno, "supervisor: set no_new_privs");
-	r = filter_install_supervisor(seccomp, s->server);
+	r = filter_install_supervisor(cfg->seccomp, s->server);
 	if (r < 0)
 		return log_error_errno(r, "supervisor: cannot load its seccomp filter");
 	return 0;
 }
 
 static void __attribute__((noreturn))
-supervise(struct supervisor *s, enum filter_action seccomp)
+supervise(struct supervisor *s, const struct config *cfg)
 {
 	sigset_t mask;
 
@@ -377,7 +409,7 @@ supervise(struct supervisor *s, enum filter_action seccomp)
 	sigaddset(&mask, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	s->signals = signalfd(-1, &mask, SFD_CLOEXEC);
-	if (s->signals < 0 || lock_down(s, seccomp) < 0) {
+	if (s->signals < 0 || lock_down(s, cfg) < 0) {
 		if (s->signals < 0)
 			log_error_errno(-errno, "supervisor: signalfd");
 		kill(s->server, SIGKILL);
@@ -403,8 +435,30 @@ supervise(struct supervisor *s, enum filter_action seccomp)
 
 /* ---- the fork ---- */
 
+/*
+ * glibc's syslog(3) with LOG_PID (log_use_syslog()) names getpid(): 1 in
+ * every server, which no one outside can tell apart or find.  Our host pid
+ * goes where LOG_PID would put it ("vfsd[PID]: "), read from the host's
+ * /proc while it is still ours to read (stage 3 mounts the namespace's).
+ * The journal takes the pid from the socket's credentials anyway.
+ */
+static void syslog_as_host_pid(void)
+{
+	static char ident[32];
+	char self[16];
+	ssize_t n = readlink("/proc/self", self, sizeof(self) - 1);
+
+	if (n <= 0) {
+		openlog("vfsd", LOG_NDELAY, LOG_DAEMON);
+		return;
+	}
+	self[n] = '\0';
+	snprintf(ident, sizeof(ident), "vfsd[%s]", self);
+	openlog(ident, LOG_NDELAY, LOG_DAEMON);
+}
+
 /* In the server, right after the fork. */
-static int become_server(int notify, int query)
+static int become_server(const struct config *cfg, int notify, int query)
 {
 	struct pollfd p = { .fd = query, .events = 0 };
 	sigset_t stops;
@@ -426,6 +480,8 @@ static int become_server(int notify, int query)
 	sigprocmask(SIG_UNBLOCK, &stops, NULL);
 	notify_redirect(notify);
 	query_fd = query;
+	if (cfg->syslog)
+		syslog_as_host_pid();
 	return 1;
 }
 
@@ -470,12 +526,12 @@ int supervisor_fork(const struct config *cfg)
 	if (pid == 0) {
 		close(notify[0]);
 		close(query[0]);
-		return become_server(notify[1], query[1]);
+		return become_server(cfg, notify[1], query[1]);
 	}
 	close(notify[1]);
 	close(query[1]);
 	s.server = pid;
 	s.notify = notify[0];
 	s.query = query[0];
-	supervise(&s, cfg->seccomp);
+	supervise(&s, cfg);
 }

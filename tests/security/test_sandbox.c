@@ -384,3 +384,237 @@ Test(sandbox, server_dies_with_its_supervisor)
 		usleep(10000);
 	cr_assert(dead(server), "the server lives on after its supervisor was killed");
 }
+
+/* ---- --syslog through the pid namespace (review) ---- */
+
+#include <sched.h>
+#include <sys/mount.h>
+
+/*
+ * A syslog daemon of our own at /dev/log, in a mount namespace of this test
+ * process: an overlay on /dev (its nodes stay) with the socket in the
+ * upper layer.  Returns the socket; *dir gets the layers' tmpfs.
+ */
+static int fake_dev_log(char *dir)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX, .sun_path = "/dev/log" };
+	char opts[256], path[64];
+	int fd;
+
+	cr_assert_not_null(mkdtemp(dir));
+	cr_assert_eq(unshare(CLONE_NEWNS), 0, "unshare: %s", strerror(errno));
+	cr_assert_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
+	cr_assert_eq(mount("tmpfs", dir, "tmpfs", 0, "size=1m"), 0);
+	snprintf(path, sizeof(path), "%s/u", dir);
+	cr_assert_eq(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/w", dir);
+	cr_assert_eq(mkdir(path, 0755), 0);
+	snprintf(opts, sizeof(opts), "lowerdir=/dev,upperdir=%s/u,workdir=%s/w",
+		 dir, dir);
+	if (mount("overlay", "/dev", "overlay", 0, opts) < 0)
+		cr_skip_test("no overlayfs for a /dev/log of our own: %s", strerror(errno));
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0,
+		     "bind /dev/log: %s", strerror(errno));
+	return fd;
+}
+
+static void fake_dev_log_end(int fd, const char *dir)
+{
+	close(fd);
+	umount2("/dev", MNT_DETACH);
+	umount2(dir, MNT_DETACH);
+	rmdir(dir);
+}
+
+struct syslog_run {
+	int status;                 /* the started pid's wait status */
+	bool pid_1_named;           /* a line says "vfsd[1]: " */
+	bool server_named;          /* a line names the server's host pid */
+	bool death_told;            /* the supervisor said how it died */
+};
+
+/* Start vfsd with extra (--syslog...) on a /dev/log of our own, SIGKILL its
+ * server, and read what reached the log. */
+static struct syslog_run syslog_run(const char *const *extra)
+{
+	char dir[] = "/tmp/vfsd-syslog-XXXXXX", buf[1200], want[96], died[128];
+	struct syslog_run run = { 0 };
+	ssize_t n;
+	int fd;
+
+	need_root();
+	fd = fake_dev_log(dir);
+	/* /etc/localtime is read on syslog's first use, not from $TZ. */
+	unsetenv("TZ");
+	start(extra);
+	pid_t sup = fe_t.be.pid;
+	pid_t server = fe_server_pid(sup);
+	cr_assert_neq(server, sup, "vfsd serves without a pid namespace of its own");
+	snprintf(want, sizeof(want), "vfsd[%d]: ", (int)server);
+	snprintf(died, sizeof(died), "vfsd[%d]: the server (pid %d) was killed by SIGKILL",
+		 (int)sup, (int)server);
+	fe_dev_close(fe_t.dev);
+	fe_t.dev = NULL;
+	cr_assert_eq(kill(server, SIGKILL), 0);
+	cr_assert_eq(fe_backend_wait(&fe_t.be, 10000), 0, "the supervisor outlived the server");
+	run.status = fe_t.be.status;
+	while ((n = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT)) > 0) {
+		buf[n] = '\0';
+		run.pid_1_named |= strstr(buf, "vfsd[1]: ") != NULL;
+		run.server_named |= strstr(buf, want) != NULL;
+		run.death_told |= strstr(buf, died) != NULL;
+	}
+	fake_dev_log_end(fd, dir);
+	return run;
+}
+
+/* glibc's LOG_PID names getpid(), which is 1 for every server in a pid
+ * namespace: its lines must name its host pid instead. */
+Test(sandbox, syslog_lines_name_the_servers_host_pid)
+{
+	static const char *const extra[] = { "--syslog", NULL };
+	struct syslog_run run = syslog_run(extra);
+
+	cr_assert(!run.pid_1_named, "a syslog line names pid 1");
+	cr_assert(run.server_named, "no syslog line names the server's host pid");
+}
+
+/* The supervisor logs under its own filter (how its server died): the
+ * first syslog line of a process reads /etc/localtime, which that filter
+ * denies.  With --log-level=error nothing logged before the fork. */
+Test(sandbox, supervisor_can_syslog_under_its_filter)
+{
+	static const char *const extra[] = { "--syslog", "--log-level=error", NULL };
+	struct syslog_run run = syslog_run(extra);
+
+	cr_assert(WIFSIGNALED(run.status) && WTERMSIG(run.status) == SIGKILL,
+		  "wait status %#x, not SIGKILL (SIGSYS is 31)", run.status);
+	cr_assert(run.death_told, "the supervisor did not log how the server died");
+}
+
+/* ---- where the kernel refuses a pid namespace (containers) ---- */
+
+#include <sys/prctl.h>
+
+static bool log_has(const char *path, const char *what)
+{
+	char line[1024];
+	bool found = false;
+	FILE *f = fopen(path, "re");
+
+	cr_assert_not_null(f, "%s: %s", path, strerror(errno));
+	while (!found && fgets(line, sizeof(line), f))
+		found = strstr(line, what) != NULL;
+	fclose(f);
+	return found;
+}
+
+/* No fork then: the started pid serves, in our pid namespace, is stopped
+ * by a plain SIGTERM and exits 0 -- as before pid namespaces.  exe: vfsd
+ * or a wrapper in wrapper_dir that execs it (removed once it has). */
+static void serves_without_a_fork(const char *exe, const char *wrapper_dir,
+				  const char *mode)
+{
+	char want[64];
+	int r;
+
+	r = fe_backend_start(&fe_t.be, exe, FE_BACKEND_VFSD, NULL, 10000);
+	fe_t.started = true;
+	if (wrapper_dir) {
+		unlink(exe);
+		rmdir(wrapper_dir);
+	}
+	if (r < 0)
+		fe_backend_dump_log(&fe_t.be);
+	cr_assert_eq(r, 0, "starting %s: %s", exe, strerror(-r));
+	fe_t.dev = fe_test_open(NULL);
+	fe_scenario_smoke(fe_t.dev, fe_t.be.shared);
+	pid_t pid = fe_t.be.pid;
+	cr_assert_eq(fe_server_pid(pid), pid, "vfsd forked although the pid namespace was refused");
+	cr_assert(same_ns(pid, "pid"));
+	snprintf(want, sizeof(want), "sandbox: %s;", mode);
+	cr_assert(log_has(fe_t.be.log, want), "no '%s' in %s", want, fe_t.be.log);
+	fe_dev_close(fe_t.dev);
+	fe_t.dev = NULL;
+	int st = fe_backend_stop(&fe_t.be, 10000);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "exit status %#x", st);
+}
+
+/*
+ * A wrapper (dir/vfsd) that runs vfsd in a user namespace of its own
+ * whose quota of `kind` namespaces (pid, mnt) is 0: this test process has
+ * threads, it cannot unshare a user namespace itself.
+ */
+static void wrapper_without(const char *kind, char *dir, char *path, size_t size)
+{
+	char text[512];
+	FILE *f;
+
+	need_root();
+	if (access("/usr/bin/unshare", X_OK) < 0)
+		cr_skip_test("no unshare(1)");
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(path, size, "%s/vfsd", dir);
+	snprintf(text, sizeof(text),
+		 "#!/bin/sh\n"
+		 "exec /usr/bin/unshare --user --map-root-user /bin/sh -c "
+		 "'echo 0 > /proc/sys/user/max_%s_namespaces && exec \"$0\" \"$@\"' "
+		 "'%s' \"$@\"\n", kind, fe_test_vfsd());
+	f = fopen(path, "we");
+	cr_assert_not_null(f);
+	fputs(text, f);
+	fclose(f);
+	cr_assert_eq(chmod(path, 0755), 0);
+}
+
+/* unshare(CLONE_NEWPID) fails with ENOSPC, a mount namespace is still
+ * permitted. */
+Test(sandbox, pid_namespace_refused_no_fork_same_sandbox)
+{
+	char dir[] = "/tmp/vfsd-nopidns-XXXXXX", path[64];
+
+	wrapper_without("pid", dir, path, sizeof(path));
+	serves_without_a_fork(path, dir, "namespace (mount, network)");
+}
+
+/* A failure after the fork, inside the pid namespace (stage 2: the mount
+ * namespace refused, ENOSPC), still ends the started pid with exit 5
+ * (man vfsd.8, EXIT STATUS) and one line naming the cause. */
+Test(sandbox, failure_in_the_pid_namespace_exits_5)
+{
+	static const char *const extra[] = { "--sandbox=namespace", NULL };
+	char dir[] = "/tmp/vfsd-nomntns-XXXXXX", path[64];
+	int r;
+
+	wrapper_without("mnt", dir, path, sizeof(path));
+	r = fe_backend_start(&fe_t.be, path, FE_BACKEND_VFSD, extra, 10000);
+	fe_t.started = true;
+	unlink(path);
+	rmdir(dir);
+	cr_assert(r == 0 || r == -ECHILD, "starting: %s", strerror(-r));
+	cr_assert_eq(fe_backend_wait(&fe_t.be, 10000), 0, "vfsd did not exit");
+	cr_assert(WIFEXITED(fe_t.be.status) && WEXITSTATUS(fe_t.be.status) == 5,
+		  "wait status %#x, not exit 5", fe_t.be.status);
+	cr_assert(log_has(fe_t.be.log, "error: sandbox"), "no error line in %s",
+		  fe_t.be.log);
+}
+
+/* Docker's default: no CAP_SYS_ADMIN, no namespace at all (EPERM); the
+ * automatic mode falls back to a chroot. */
+Test(sandbox, no_cap_sys_admin_no_fork_chroot)
+{
+	const char *asan = getenv("ASAN_OPTIONS");
+	char opts[512];
+
+	need_root();
+	cr_assert_eq(prctl(PR_CAPBSET_DROP, 21 /* CAP_SYS_ADMIN */, 0, 0, 0), 0);
+	/* A sanitizer build's exit-time leak check reads /proc, which a
+	 * chroot into the shared directory does not have: it would fail the
+	 * exit status this test is about.  (Ignored by other builds.) */
+	snprintf(opts, sizeof(opts), "%s%sdetect_leaks=0", asan ? asan : "",
+		 asan && *asan ? ":" : "");
+	setenv("ASAN_OPTIONS", opts, 1);
+	serves_without_a_fork(fe_test_vfsd(), NULL, "chroot");
+}
