@@ -376,10 +376,11 @@ int pt_write(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid,
 	     unsigned int iovcnt, bool kill_priv, struct uring *ring,
 	     struct uring_op *op)
 {
+	struct pt_fs *fs = fsp;
 	struct pt_io *io;
 	int r;
 
-	r = start_io(fsp, nodeid, fh, offset, op, &io);
+	r = start_io(fs, nodeid, fh, offset, op, &io);
 	if (r < 0)
 		return r;
 	if (kill_priv) {
@@ -389,7 +390,10 @@ int pt_write(void *fsp, const struct fs_ctx *ctx, uint64_t nodeid,
 			return r;
 		}
 	}
-	r = uring_writev(ring, &io->op, io->h->fd, iov, iovcnt, offset, 0);
+	/* Without allow_direct_io no handle is O_DIRECT (sanitize_open_flags
+	 * strips it), so every write is buffered. */
+	r = uring_writev(ring, &io->op, io->h->fd, iov, iovcnt, offset,
+			 fs->allow_direct_io ? 0 : URING_WRITE_BUFFERED);
 	if (r < 0)
 		abort_io(io);
 	return r;

@@ -34,6 +34,13 @@ struct uring {
 	bool async;
 	bool no_skip;           /* the kernel refused IOSQE_CQE_SKIP_SUCCESS */
 	bool inline_io;         /* uring_set_inline */
+	/* Small buffered writes would go to a kernel worker thread (see
+	 * write_inline()): learned from a RWF_NOWAIT attempt, made again
+	 * every WRITE_PROBE_EVERY small writes (the share may span
+	 * filesystems). */
+	bool write_punts;
+	int small_write_fd;     /* of the batch's last small write, or -1 */
+	unsigned int write_probe;
 	unsigned int inflight;
 	struct io_uring ring;
 	struct fallback_poll polls[FALLBACK_MAX_POLLS];
@@ -101,6 +108,7 @@ int uring_new(struct uring **out, unsigned int entries)
 
 	if (!r)
 		return -ENOMEM;
+	r->small_write_fd = -1;
 	if (!atomic_load(&force_fallback)) {
 		ret = uring_ring_init(&r->ring, entries);
 		if (ret == 0) {
@@ -172,6 +180,24 @@ void uring_set_inline(struct uring *r, bool on)
 	r->inline_io = on;
 }
 
+void uring_batch_start(struct uring *r)
+{
+	r->small_write_fd = -1;
+}
+
+/* io-wq runs buffered writes to one file one after the other on one kernel
+ * thread: a second small write to the file the batch's previous one went
+ * to gains nothing from the ring but a wake-up; writes to different files
+ * (a guest creating many small files) run beside each other and beside the
+ * worker's own syscalls, so they keep going through the ring. */
+static bool same_file_again(struct uring *r, int fd)
+{
+	bool again = fd == r->small_write_fd;
+
+	r->small_write_fd = fd;
+	return again;
+}
+
 static size_t iov_total(const struct iovec *iov, unsigned int iovcnt)
 {
 	size_t n = 0;
@@ -207,15 +233,96 @@ int uring_readv(struct uring *r, struct uring_op *op, int fd,
 	return 0;
 }
 
+#define WRITE_PROBE_EVERY 4096
+
+/* After a short RWF_NOWAIT write of done bytes: the rest, blocking, so that
+ * the guest sees a short write only where a plain pwritev2 would give one.
+ * Returns the bytes written in all (an error after progress is dropped,
+ * as a short write). */
+static ssize_t write_rest(int fd, const struct iovec *iov, unsigned int iovcnt,
+			  off_t offset, int rwf_flags, size_t done)
+{
+	size_t skip = done;
+
+	for (unsigned int i = 0; i < iovcnt; i++) {
+		struct iovec part;
+		ssize_t n;
+
+		if (skip >= iov[i].iov_len) {
+			skip -= iov[i].iov_len;
+			continue;
+		}
+		part.iov_base = (char *)iov[i].iov_base + skip;
+		part.iov_len = iov[i].iov_len - skip;
+		skip = 0;
+		n = pwritev2(fd, &part, 1, offset + (off_t)done, rwf_flags);
+		if (n <= 0)
+			break;
+		done += (size_t)n;
+		if ((size_t)n < part.iov_len)
+			break;
+	}
+	return (ssize_t)done;
+}
+
+/*
+ * A small buffered write, in a batch that goes through the ring: whether to
+ * do it here instead.  io_uring cannot finish a buffered write without
+ * blocking on a filesystem that lacks async buffered writes (ext4, tmpfs):
+ * it hands it to an io-wq kernel thread, one thread wake-up per write,
+ * which costs more than the copy (bench/RESULTS.md, 2026-12-02).  Where the
+ * filesystem can (xfs, btrfs), the ring finishes it inside the
+ * io_uring_enter the worker makes anyway, cheaper than a pwritev2 each.  A
+ * RWF_NOWAIT attempt tells them apart: -EOPNOTSUPP means "never without
+ * blocking", and such writes are done here, blocking.
+ * Returns true when the write was done (op completed), false: use the ring.
+ */
+static bool write_inline(struct uring *r, struct uring_op *op, int fd,
+			 const struct iovec *iov, unsigned int iovcnt,
+			 off_t offset, int rwf_flags)
+{
+	ssize_t n;
+
+	if (r->write_probe++ % WRITE_PROBE_EVERY == 0) {
+		n = pwritev2(fd, iov, (int)iovcnt, offset, rwf_flags | RWF_NOWAIT);
+		if (n < 0 && errno == EOPNOTSUPP) {
+			r->write_punts = true;
+		} else if (n < 0 && errno == EAGAIN) {
+			r->write_punts = false;
+			return false;   /* would block now: the ring's worker */
+		} else {
+			/* Done (the filesystem can, or an error that a plain
+			 * write would give as well). */
+			if (n >= 0)
+				r->write_punts = false;
+			if (n > 0)
+				n = write_rest(fd, iov, iovcnt, offset,
+					       rwf_flags, (size_t)n);
+			complete_inline(op, n);
+			return true;
+		}
+	}
+	if (!r->write_punts)
+		return false;
+	complete_inline(op, pwritev2(fd, iov, (int)iovcnt, offset, rwf_flags));
+	return true;
+}
+
 int uring_writev(struct uring *r, struct uring_op *op, int fd,
 		 const struct iovec *iov, unsigned int iovcnt, off_t offset,
 		 int rwf_flags)
 {
+	bool small = (rwf_flags & URING_WRITE_BUFFERED) &&
+		     iov_total(iov, iovcnt) <= URING_INLINE_WRITE_MAX;
 	struct io_uring_sqe *sqe;
 
+	rwf_flags &= ~URING_WRITE_BUFFERED;
 	if (!r->async || r->inline_io)
 		return complete_inline(op, pwritev2(fd, iov, (int)iovcnt,
 						    offset, rwf_flags));
+	if (small && same_file_again(r, fd) &&
+	    write_inline(r, op, fd, iov, iovcnt, offset, rwf_flags))
+		return 0;
 	sqe = get_sqe(r);
 	if (!sqe)
 		return -EBUSY;

@@ -45,6 +45,17 @@ int uring_readv(struct uring *ring, struct uring_op *op, int fd,
 int uring_writev(struct uring *ring, struct uring_op *op, int fd,
 		 const struct iovec *iov, unsigned int iovcnt, off_t offset,
 		 int rwf_flags);
+/* Not an RWF_ flag, for rwf_flags above: fd is not O_DIRECT.  A buffered
+ * write of at most URING_INLINE_WRITE_MAX bytes to the same file as the
+ * batch's previous small write then runs as pwritev2 on the calling thread,
+ * where the filesystem cannot write without blocking (ext4, tmpfs): the
+ * ring would queue it behind that write on a kernel worker thread, a
+ * wake-up that costs more than the copy (bench/RESULTS.md, 2026-12-02). */
+#define URING_WRITE_BUFFERED    0x40000000
+#define URING_INLINE_WRITE_MAX  16384
+/* A new batch of requests: its first small write to a file goes through
+ * the ring again. */
+void uring_batch_start(struct uring *ring);
 int uring_fsync(struct uring *ring, struct uring_op *op, int fd, bool datasync);
 
 /* Wait for readability of fd (a kick eventfd, a stop eventfd): one-shot.

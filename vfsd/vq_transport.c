@@ -434,6 +434,7 @@ static void dispatch_batch(struct worker *w, unsigned int n)
 	struct slot *s;
 
 	uring_set_inline(w->ring, n <= INLINE_MAX_BATCH);
+	uring_batch_start(w->ring);
 	if (!w->pool.nthreads || n < HANDOFF_MIN_SYNC) {
 		for (unsigned int i = 0; i < n; i++)
 			server_handle(srv, w->ring, &w->batch[i]->req);

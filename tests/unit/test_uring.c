@@ -161,3 +161,116 @@ Test(uring, many_operations_beyond_the_submission_queue_size)
 	close(fd);
 	uring_free(ring);
 }
+
+/*
+ * Small buffered writes (URING_WRITE_BUFFERED, at most
+ * URING_INLINE_WRITE_MAX bytes) on a filesystem that cannot write without
+ * blocking in the ring (ext4, tmpfs: /tmp here): the first of a batch to a
+ * file goes through the ring, the ones after it to the same file are done
+ * before uring_writev() returns; the flag never reaches the kernel (it
+ * would fail the write).
+ */
+static bool nowait_write_unsupported(int fd)
+{
+	char c = 0;
+	struct iovec iov = { &c, 1 };
+
+	return pwritev2(fd, &iov, 1, 0, RWF_NOWAIT) < 0 && errno == EOPNOTSUPP;
+}
+
+static void check_data(int fd, const char *want, size_t len, off_t off)
+{
+	static char in[4 * URING_INLINE_WRITE_MAX];
+
+	cr_assert_leq(len, sizeof(in));
+	cr_assert_eq(pread(fd, in, len, off), (ssize_t)len);
+	cr_assert_eq(memcmp(in, want, len), 0, "data at %lld", (long long)off);
+}
+
+Test(uring, second_small_write_to_a_file_in_a_batch_is_done_inline)
+{
+	struct uring *ring = make_ring(false);
+	int fd = temp_file(), other = temp_file();
+	static char out[3][4096];
+	struct iovec wiov[3];
+	struct result w[4] = { { .op.complete = record }, { .op.complete = record },
+			       { .op.complete = record }, { .op.complete = record } };
+
+	if (!nowait_write_unsupported(fd))
+		cr_skip_test("this filesystem writes without blocking (RWF_NOWAIT)");
+	for (int i = 0; i < 3; i++)
+		memset(out[i], 'a' + i, sizeof(out[i]));
+	uring_batch_start(ring);
+	for (int i = 0; i < 3; i++) {
+		/* Valid until the ring has run the write. */
+		wiov[i] = (struct iovec){ out[i], sizeof(out[i]) };
+		cr_assert_eq(uring_writev(ring, &w[i].op, fd, &wiov[i], 1,
+					  4096 * i, URING_WRITE_BUFFERED), 0);
+	}
+	cr_assert_eq(w[0].calls, 0, "the batch's first write goes to the ring");
+	cr_assert_eq(w[1].calls, 1, "the second is done inline");
+	cr_assert_eq(w[2].calls, 1);
+	cr_assert_eq(w[1].res, 4096);
+	check_data(fd, out[1], 4096, 4096);
+	/* Another file: the ring again. */
+	struct iovec iov = { out[0], 4096 };
+	cr_assert_eq(uring_writev(ring, &w[3].op, other, &iov, 1, 0,
+				  URING_WRITE_BUFFERED), 0);
+	cr_assert_eq(w[3].calls, 0);
+	finish(ring, &w[0]);
+	finish(ring, &w[3]);
+	cr_assert_eq(w[0].res, 4096);
+	cr_assert_eq(w[3].res, 4096);
+	for (int i = 0; i < 3; i++)
+		check_data(fd, out[i], 4096, 4096 * i);
+	check_data(other, out[0], 4096, 0);
+	cr_assert_eq(uring_inflight(ring), 0);
+	close(fd);
+	close(other);
+	uring_free(ring);
+}
+
+Test(uring, buffered_flag_is_a_hint_only)
+{
+	struct uring *ring = make_ring(false);
+	int fd = temp_file();
+	static char out[4 * URING_INLINE_WRITE_MAX];
+	struct iovec big = { out, sizeof(out) };
+	struct result w = { .op.complete = record };
+
+	memset(out, 'q', sizeof(out));
+	/* Too big to be done inline: the ring (twice: the second write to
+	 * the file is not small either), without the flag. */
+	uring_batch_start(ring);
+	for (int i = 0; i < 2; i++) {
+		w.calls = 0;
+		cr_assert_eq(uring_writev(ring, &w.op, fd, &big, 1,
+					  (off_t)sizeof(out) * i,
+					  URING_WRITE_BUFFERED), 0);
+		finish(ring, &w);
+		cr_assert_eq(w.res, (int)sizeof(out));
+		check_data(fd, out, sizeof(out), (off_t)sizeof(out) * i);
+	}
+	close(fd);
+	uring_free(ring);
+}
+
+Test(uring, small_buffered_write_errors_come_back_as_negative_errno)
+{
+	struct uring *ring = make_ring(false);
+	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	char buf[16] = { 0 };
+	struct iovec iov = { buf, sizeof(buf) };
+	struct result w = { .op.complete = record };
+
+	/* Twice: the second is the one done inline. */
+	for (int i = 0; i < 2; i++) {
+		w.calls = 0;
+		cr_assert_eq(uring_writev(ring, &w.op, fd, &iov, 1, 0,
+					  URING_WRITE_BUFFERED), 0);
+		finish(ring, &w);
+		cr_assert_eq(w.res, -EBADF);
+	}
+	close(fd);
+	uring_free(ring);
+}
