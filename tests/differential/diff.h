@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #define DIFF_FDS 16
 
@@ -68,6 +69,31 @@ void diff_cmp(const char *what, const char *file, int line,
 #define BOTH(expr) BOTH_(expr, false)
 /* Same, but only success/failure and errno must match. */
 #define BOTH_SIGN(expr) BOTH_(expr, true)
+
+/*
+ * BOTH, for a lock that close() freed: the kernel's FUSE client sends
+ * RELEASE in the background once close() has returned, and a server with
+ * several workers may handle the next request first.  So on the vfsd side
+ * expr is tried again while it fails with EAGAIN, for at most
+ * DIFF_RELEASE_WAIT_MS: a lock that is never freed still fails.
+ */
+#define DIFF_RELEASE_WAIT_MS 5000
+#define BOTH_AFTER_RELEASE(expr) do {					\
+	long _r[2]; int _e[2];						\
+	for (int _i = 0; _i < 2; _i++) {				\
+		struct side *S = &D.s[_i];				\
+		for (int _ms = 0;; _ms++) {				\
+			errno = 0;					\
+			_r[_i] = (long)(expr);				\
+			_e[_i] = _r[_i] < 0 ? errno : 0;		\
+			if (_i == 0 || _e[_i] != EAGAIN ||		\
+			    _ms >= DIFF_RELEASE_WAIT_MS)		\
+				break;					\
+			usleep(1000);					\
+		}							\
+	}								\
+	diff_cmp(#expr, __FILE__, __LINE__, _r, _e, false);		\
+} while (0)
 
 /* Open on both sides into slot k (closing what k held). */
 #define OPEN(k, expr) do {						\

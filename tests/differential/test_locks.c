@@ -363,7 +363,7 @@ Test(locks, flock_conflicts_between_open_files)
 	BOTH(flock(S->fd[0], LOCK_SH | LOCK_NB));
 	/* Closing the holder releases. */
 	diff_close(1);
-	BOTH(flock(S->fd[0], LOCK_EX | LOCK_NB));
+	BOTH_AFTER_RELEASE(flock(S->fd[0], LOCK_EX | LOCK_NB));
 	/* The two kinds are independent. */
 	OPEN(2, openat(S->dir, "a", O_RDWR | O_CLOEXEC));
 	BOTH(setlk(S->fd[2], F_SETLK, F_WRLCK, 0, 0));
@@ -373,7 +373,8 @@ Test(locks, flock_conflicts_between_open_files)
 
 /* An OFD lock belongs to its open file: closing that file must free it.
  * Through FUSE the kernel sends no unlock for it, only RELEASE of the
- * handle, so this fails on a server that drops locks at FLUSH alone. */
+ * handle (in the background), so this fails on a server that drops locks
+ * at FLUSH alone. */
 Test(locks, ofd_lock_goes_when_its_open_file_closes)
 {
 	OPEN(0, openat(S->dir, "a", O_RDWR | O_CLOEXEC));
@@ -383,7 +384,7 @@ Test(locks, ofd_lock_goes_when_its_open_file_closes)
 	BOTH(setlk(S->fd[1], F_OFD_SETLK, F_WRLCK, 50, 10));
 	BOTH(setlk(S->fd[1], F_OFD_SETLK, F_RDLCK, 100, 10));
 	diff_close(0);
-	BOTH(setlk(S->fd[1], F_OFD_SETLK, F_WRLCK, 0, 100));
+	BOTH_AFTER_RELEASE(setlk(S->fd[1], F_OFD_SETLK, F_WRLCK, 0, 100));
 	diff_close(1);
 }
 
