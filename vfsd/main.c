@@ -158,10 +158,8 @@ struct stopper {
 static void block_signals(sigset_t *mask)
 {
 	signal(SIGPIPE, SIG_IGN);
-	sigemptyset(mask);
-	sigaddset(mask, SIGTERM);
-	sigaddset(mask, SIGINT);
-	sigaddset(mask, SIGHUP);
+	/* No supervisor yet: SIGTERM, SIGINT and SIGHUP. */
+	supervisor_stop_signals(mask);
 	/* Before any thread exists, so that every thread inherits it. */
 	pthread_sigmask(SIG_BLOCK, mask, NULL);
 }

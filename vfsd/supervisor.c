@@ -117,16 +117,26 @@ size_t supervisor_filter_notify(const char *in, size_t len, char *out,
 
 /* ---- stop signals ---- */
 
-void supervisor_stop_signals(sigset_t *mask)
+/* What a user, a terminal or systemd sends to stop vfsd, plus SIGCHLD
+ * where the caller also deals with that. */
+static void outside_stop_signals(sigset_t *mask, bool with_sigchld)
 {
 	sigemptyset(mask);
-	if (supervisor_active()) {
-		sigaddset(mask, SUPERVISOR_STOP);
-		return;
-	}
 	sigaddset(mask, SIGTERM);
 	sigaddset(mask, SIGINT);
 	sigaddset(mask, SIGHUP);
+	if (with_sigchld)
+		sigaddset(mask, SIGCHLD);
+}
+
+void supervisor_stop_signals(sigset_t *mask)
+{
+	if (supervisor_active()) {
+		sigemptyset(mask);
+		sigaddset(mask, SUPERVISOR_STOP);
+		return;
+	}
+	outside_stop_signals(mask, false);
 }
 
 int supervisor_stop_signal_of(const siginfo_t *si)
@@ -402,11 +412,7 @@ supervise(struct supervisor *s, const struct config *cfg)
 	signal(SIGBUS, SIG_DFL);
 	/* SIGTERM, SIGINT and SIGHUP are blocked since main() started,
 	 * SIGCHLD since the fork: what came before is still pending. */
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
-	sigaddset(&mask, SIGCHLD);
+	outside_stop_signals(&mask, true);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	s->signals = signalfd(-1, &mask, SFD_CLOEXEC);
 	if (s->signals < 0 || lock_down(s, cfg) < 0) {
@@ -472,11 +478,7 @@ static int become_server(const struct config *cfg, int notify, int query)
 	 * at their default they are dropped, so that only the supervisor's
 	 * SUPERVISOR_STOP (blocked since before the fork) stops us; see the
 	 * top of the file.  SIGCHLD: we have no child. */
-	sigemptyset(&stops);
-	sigaddset(&stops, SIGTERM);
-	sigaddset(&stops, SIGINT);
-	sigaddset(&stops, SIGHUP);
-	sigaddset(&stops, SIGCHLD);
+	outside_stop_signals(&stops, true);
 	sigprocmask(SIG_UNBLOCK, &stops, NULL);
 	notify_redirect(notify);
 	query_fd = query;

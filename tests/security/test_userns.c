@@ -213,6 +213,21 @@ static void same_ns(pid_t pid, const char *ns, bool *same)
 	*same = la == lb && memcmp(a, b, (size_t)la) == 0;
 }
 
+/* Connect to the vfsd just spawned (what: for the message), start a FUSE
+ * session, and check that it serves from a user namespace of its own. */
+static void open_served(const char *what)
+{
+	bool same;
+	int r = fe_dev_open(&t.dev, t.sock, NULL);
+
+	if (r < 0)
+		dump_log();
+	cr_assert_eq(r, 0, "%s did not serve: %s", what, strerror(-r));
+	cr_assert_eq(fe_fuse_init(t.dev, 0, FE_INIT_FLAGS_DEFAULT, NULL), 0);
+	same_ns(fe_server_pid(t.pid), "user", &same);
+	cr_assert(!same, "vfsd is still in the host's user namespace");
+}
+
 Test(userns, unprivileged_with_own_id_mapped)
 {
 	const char *vfsd = preconditions();
@@ -225,16 +240,9 @@ Test(userns, unprivileged_with_own_id_mapped)
 
 	make_dirs();
 	spawn(vfsd, ":0:65534:1:", ":0:65534:1:");
-	r = fe_dev_open(&t.dev, t.sock, NULL);
-	if (r < 0)
-		dump_log();
-	cr_assert_eq(r, 0, "an unprivileged vfsd with --uid-map did not serve: %s",
-		     strerror(-r));
-	cr_assert_eq(fe_fuse_init(t.dev, 0, FE_INIT_FLAGS_DEFAULT, NULL), 0);
+	open_served("an unprivileged vfsd with --uid-map");
 
-	/* It runs in namespaces of its own: user and mount. */
-	same_ns(fe_server_pid(t.pid), "user", &same);
-	cr_assert(!same, "vfsd is still in the host's user namespace");
+	/* It runs in namespaces of its own: user (open_served) and mount. */
 	same_ns(fe_server_pid(t.pid), "mnt", &same);
 	cr_assert(!same, "vfsd has no mount namespace (no sandbox)");
 
@@ -353,18 +361,8 @@ static void spawn_granted(const char *vfsd, const struct grants *g)
 
 static void open_granted(const char *vfsd, const struct grants *g)
 {
-	bool same;
-	int r;
-
 	spawn_granted(vfsd, g);
-	r = fe_dev_open(&t.dev, t.sock, NULL);
-	if (r < 0)
-		dump_log();
-	cr_assert_eq(r, 0, "vfsd with a map through newuidmap did not serve: %s",
-		     strerror(-r));
-	cr_assert_eq(fe_fuse_init(t.dev, 0, FE_INIT_FLAGS_DEFAULT, NULL), 0);
-	same_ns(fe_server_pid(t.pid), "user", &same);
-	cr_assert(!same, "vfsd is still in the host's user namespace");
+	open_served("vfsd with a map through newuidmap");
 }
 
 static void assert_owner(const char *name, uid_t uid, gid_t gid)
